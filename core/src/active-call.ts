@@ -1,0 +1,119 @@
+// Why this file exists: an integration drives one model call through the pipeline with this
+// handle — events in, exactly one settlement out — so the exactly-once rule lives in one class
+// rather than in every integration.
+import { toCallError } from './call-error.ts';
+import type { SluiceHooks } from './hooks.ts';
+import type { Allow, ModelCall, Outcome, StreamEvent, StreamEventSource, VelEvent } from './model-call.ts';
+import type { Usage } from './usage.ts';
+
+const NO_VEL: readonly VelEvent[] = Object.freeze([]);
+
+/** What an integration knows when a call completes. */
+export interface CompletionInfo {
+  usage: Usage | undefined;
+  finishReason?: string | undefined;
+  responseId?: string | undefined;
+  responseModel?: string | undefined;
+  costUsd?: number | undefined;
+  response?: unknown;
+}
+
+/** The pipeline side an active call reports into. */
+export interface CallSink {
+  readonly hooks: SluiceHooks;
+  report(call: ModelCall, outcome: Outcome): void;
+}
+
+/**
+ * An allowed call in flight. Feed it native stream events with {@link ActiveCall.event} and end it
+ * with exactly one of {@link ActiveCall.complete}, {@link ActiveCall.fail}, {@link ActiveCall.abort};
+ * later settlements are ignored, so integrations can call them from every exit path.
+ */
+export class ActiveCall {
+  readonly call: ModelCall;
+  readonly allow: Allow;
+  readonly #sink: CallSink;
+  readonly #source: StreamEventSource;
+  readonly #controller: AbortController;
+  readonly #release: () => void;
+  #firstEventAt = 0;
+  #settled = false;
+
+  constructor(
+    sink: CallSink,
+    call: ModelCall,
+    allow: Allow,
+    source: StreamEventSource,
+    controller: AbortController,
+    release: () => void,
+  ) {
+    this.#sink = sink;
+    this.#controller = controller;
+    this.call = call;
+    this.allow = allow;
+    this.#source = source;
+    this.#release = release;
+  }
+
+  /** True once the call has been reported. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Passes one native stream event to `onEvent`. Synchronous; allocates one object when tapped. */
+  event(native: unknown): StreamEvent | undefined {
+    if (this.#firstEventAt === 0) this.#firstEventAt = performance.now();
+    const hook = this.#sink.hooks.onEvent;
+    if (!hook.isUsed()) return undefined;
+    const event: StreamEvent = { source: this.#source, native, vel: NO_VEL };
+    hook.call(this.call, event);
+    return event;
+  }
+
+  /** Reports `completed`. */
+  complete(info: CompletionInfo): void {
+    if (this.#settled) return;
+    const outcome: Outcome = { status: 'completed', usage: info.usage, ...this.#timings() };
+    if (info.finishReason !== undefined) outcome.finishReason = info.finishReason;
+    if (info.responseId !== undefined) outcome.responseId = info.responseId;
+    if (info.responseModel !== undefined) outcome.responseModel = info.responseModel;
+    if (info.costUsd !== undefined) outcome.costUsd = info.costUsd;
+    if (info.response !== undefined) outcome.response = info.response;
+    this.#settle(outcome);
+  }
+
+  /** Reports `failed` — or `aborted` when the call's signal was aborted, since that is why it threw. */
+  fail(error: unknown): void {
+    if (this.#settled) return;
+    if (this.call.signal.aborted) return this.abort(abortReason(this.call.signal));
+    this.#settle({ status: 'failed', error: toCallError(error), cause: error, ...this.#timings() });
+  }
+
+  /** Reports `aborted` and aborts the call's signal, which cancels the request if it is still open. */
+  abort(reason: string): void {
+    if (this.#settled) return;
+    this.#settle({ status: 'aborted', reason, ...this.#timings() });
+    if (!this.#controller.signal.aborted) this.#controller.abort(new DOMException(reason, 'AbortError'));
+  }
+
+  #timings(): { durationMs: number; timeToFirstTokenMs?: number } {
+    const now = performance.now();
+    const timings: { durationMs: number; timeToFirstTokenMs?: number } = { durationMs: now - this.call.createdAt };
+    if (this.#firstEventAt !== 0) timings.timeToFirstTokenMs = this.#firstEventAt - this.call.createdAt;
+    return timings;
+  }
+
+  #settle(outcome: Outcome): void {
+    this.#settled = true;
+    this.#release();
+    this.#sink.report(this.call, outcome);
+  }
+}
+
+/** A readable reason for an aborted signal (its `reason`, or a default). */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason.message || reason.name;
+  if (typeof reason === 'string' && reason) return reason;
+  return 'aborted';
+}

@@ -1,0 +1,29 @@
+// Why this file exists: the public surface of @sluice/core. Integrations live in subpath exports
+// (`@sluice/core/agents`, `/openai`, `/ai-sdk`) so an app loads only the SDK it uses.
+export { createPipeline } from './pipeline.ts';
+export type { CallInit, Pipeline, PipelineOptions, SluicePlugin } from './pipeline.ts';
+export type { SluiceHooks } from './hooks.ts';
+export { ActiveCall, abortReason } from './active-call.ts';
+export type { CompletionInfo } from './active-call.ts';
+export type {
+  Allow,
+  CallError,
+  CallSource,
+  Decision,
+  Denial,
+  ModelApi,
+  ModelCall,
+  ModelSlot,
+  Outcome,
+  RelaySettings,
+  StreamEvent,
+  StreamEventSource,
+  VelEvent,
+} from './model-call.ts';
+export { ExecutionDeniedError, SluiceConfigError, SluicePluginError, describeError } from './errors.ts';
+export type { DenialKind } from './errors.ts';
+export { redactSecrets, toCallError } from './call-error.ts';
+export { currentScope, withScope } from './scope.ts';
+export type { ExecutionScope } from './scope.ts';
+export { usageFromAgents, usageFromAiSdk, usageFromChatCompletions, usageFromResponses } from './usage.ts';
+export type { Usage } from './usage.ts';

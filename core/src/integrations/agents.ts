@@ -1,0 +1,157 @@
+// Why this file exists: an Agents SDK run makes several model calls (one per turn) deep inside the
+// Runner; this ModelProvider is where each of them enters the pipeline — prepared afresh, sent with
+// that call's relay settings, its stream events observed, and reported exactly once.
+import {
+  OpenAIChatCompletionsModel,
+  OpenAIResponsesModel,
+  type Model,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type StreamEvent as AgentsStreamEvent,
+} from '@openai/agents';
+import type OpenAI from 'openai';
+import type { ActiveCall, CompletionInfo } from '../active-call.ts';
+import type { ModelSlot } from '../model-call.ts';
+import type { Pipeline } from '../pipeline.ts';
+import type { ExecutionScope } from '../scope.ts';
+import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
+import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
+import { openAIClientFor } from './relay-client.ts';
+
+/** Options of {@link createModelProvider}. */
+export interface AgentsModelProviderOptions {
+  /** The model slots agents may name in `agent.model`. */
+  slots: readonly ModelSlot[];
+  /** The slot used when an agent names no model. Default: the first slot. */
+  defaultSlot?: string;
+  /** Which OpenAI API the underlying model speaks. Default `responses`. */
+  api?: 'responses' | 'chat_completions';
+  /** The execution scope of every call; a function is asked per call. Default: the `withScope` scope. */
+  scope?: ExecutionScope | ((request: ModelRequest) => ExecutionScope | undefined);
+  /** The client used when no plugin supplies relay settings; also the base of relay clients (fetch, timeout). */
+  client?: OpenAI;
+  /** Estimated cost of one call, for authorizers that hold budget. */
+  estimateCostUsd?: (slot: ModelSlot, request: ModelRequest) => number | undefined;
+  /** Attributes put on every call (e.g. `{ runId }`). */
+  attributes?: (slot: ModelSlot, request: ModelRequest) => Record<string, unknown>;
+}
+
+type DoneResponse = Extract<AgentsStreamEvent, { type: 'response_done' }>['response'];
+
+function usageOf(response: { usage: unknown; rawUsage?: Record<string, unknown> | undefined }, api: AgentsModelProviderOptions['api']): Usage | undefined {
+  // The SDK fills missing counts with 0; the provider's raw usage, when preserved, keeps them missing.
+  if (response.rawUsage) return api === 'chat_completions' ? usageFromChatCompletions(response.rawUsage) : usageFromResponses(response.rawUsage);
+  return usageFromAgents(response.usage);
+}
+
+function completionOf(response: ModelResponse | DoneResponse, api: AgentsModelProviderOptions['api']): CompletionInfo {
+  const id = 'id' in response ? response.id : response.responseId;
+  const model = response.providerData?.model;
+  const toolCall = response.output.some((item) => item.type === 'function_call' || item.type === 'hosted_tool_call');
+  return {
+    usage: usageOf(response, api),
+    finishReason: toolCall ? 'tool_calls' : 'stop',
+    responseId: id,
+    responseModel: typeof model === 'string' ? model : undefined,
+    response,
+  };
+}
+
+class SluiceAgentsModel implements Model {
+  readonly #sluice: Pipeline;
+  readonly #slot: ModelSlot;
+  readonly #options: AgentsModelProviderOptions;
+  readonly #api: 'responses' | 'chat_completions';
+
+  constructor(sluice: Pipeline, slot: ModelSlot, options: AgentsModelProviderOptions) {
+    this.#sluice = sluice;
+    this.#slot = slot;
+    this.#options = options;
+    this.#api = options.api ?? 'responses';
+  }
+
+  #start(request: ModelRequest, stream: boolean): Promise<ActiveCall> {
+    const { scope } = this.#options;
+    return this.#sluice.startCall({
+      source: 'agents',
+      api: this.#api,
+      stream,
+      model: apiModelName(this.#slot.requiredModel),
+      slot: this.#slot,
+      scope: typeof scope === 'function' ? scope(request) : scope,
+      estimatedCostUsd: this.#options.estimateCostUsd?.(this.#slot, request),
+      signal: request.signal,
+      request,
+      attributes: this.#options.attributes?.(this.#slot, request),
+    });
+  }
+
+  /** The SDK's own model for this call, on the relay's client and resolved model. */
+  #inner(active: ActiveCall): Model {
+    const relay = active.allow.relay;
+    const client = openAIClientFor(this.#options.client, relay);
+    const model = relay?.model ?? active.call.model;
+    return this.#api === 'chat_completions' ? new OpenAIChatCompletionsModel(client, model) : new OpenAIResponsesModel(client, model);
+  }
+
+  async getResponse(request: ModelRequest): Promise<ModelResponse> {
+    const active = await this.#start(request, false);
+    try {
+      // Spread, not rebuild: the Runner puts fields on the request that the type does not declare.
+      const response = await this.#inner(active).getResponse({ ...request, signal: active.call.signal });
+      active.complete(completionOf(response, this.#api));
+      return response;
+    } catch (error) {
+      active.fail(error);
+      throw error;
+    }
+  }
+
+  async *getStreamedResponse(request: ModelRequest): AsyncIterable<AgentsStreamEvent> {
+    const active = await this.#start(request, true);
+    let ended = false;
+    let done: DoneResponse | undefined;
+    try {
+      for await (const event of this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })) {
+        active.event(event);
+        if (event.type === 'response_done') done = event.response;
+        yield event;
+      }
+      ended = true;
+      if (done) active.complete(completionOf(done, this.#api));
+      else active.fail(new Error('the model stream ended without a response_done event'));
+    } catch (error) {
+      ended = true;
+      active.fail(error);
+      throw error;
+    } finally {
+      if (!ended) active.abort('consumer stopped reading the stream');
+    }
+  }
+}
+
+/**
+ * An Agents SDK `ModelProvider` whose models are Sluice model slots: every `getResponse` and
+ * `getStreamedResponse` runs the pipeline, then builds `OpenAIResponsesModel` or
+ * `OpenAIChatCompletionsModel` on the Allow's relay settings (or `client`).
+ *
+ * @example
+ * const provider = createModelProvider(sluice, { slots: [{ slotId: 'agent', label: 'Agent', selectionMode: 'locked', requiredModel: 'openai/gpt-4.1-mini' }] });
+ * const result = await run(new Agent({ name: 'helper', model: 'agent' }), 'hi', { stream: true, modelProvider: provider });
+ */
+export function createModelProvider(sluice: Pipeline, options: AgentsModelProviderOptions): ModelProvider {
+  const table: SlotTable = createSlotTable(options?.slots, options?.defaultSlot);
+  const models = new Map<string, SluiceAgentsModel>();
+  return {
+    getModel(modelName?: string): Model {
+      const slot = table.resolve(modelName);
+      let model = models.get(slot.slotId);
+      if (!model) {
+        model = new SluiceAgentsModel(sluice, slot, options);
+        models.set(slot.slotId, model);
+      }
+      return model;
+    },
+  };
+}

@@ -1,0 +1,239 @@
+// Why this file exists: the Vercel AI SDK calls `doGenerate`/`doStream` once per step of
+// `generateText`/`streamText`; this is where each step enters the pipeline. `createSluiceModel` is
+// the AI SDK analogue of the Agents provider (builds its model from relay settings per call);
+// `sluiceMiddleware` wraps an existing model when there is no relay.
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4GenerateResult,
+  LanguageModelV4Middleware,
+  LanguageModelV4StreamPart,
+  LanguageModelV4StreamResult,
+} from '@ai-sdk/provider';
+import type { ActiveCall, CompletionInfo } from '../active-call.ts';
+import { SluiceConfigError } from '../errors.ts';
+import { finishReasonFromAiSdk } from '../finish-reason.ts';
+import type { ModelApi, ModelSlot, RelaySettings } from '../model-call.ts';
+import type { CallInit, Pipeline } from '../pipeline.ts';
+import type { ExecutionScope } from '../scope.ts';
+import { usageFromAiSdk } from '../usage.ts';
+import { apiModelName } from './model-slots.ts';
+
+/** What a model factory gets for one call. */
+export interface ModelFactoryInput {
+  /** The relay of the allowed call; absent when no plugin supplied one. */
+  relay: RelaySettings | undefined;
+  /** The model to ask for (the relay's resolved model, else the requested one). */
+  modelId: string;
+  api: ModelApi;
+}
+
+/** Options shared by {@link createSluiceModel} and {@link sluiceMiddleware}. */
+export interface AiSdkCallOptions {
+  /** The execution scope of every call; a function is asked per call. Default: the `withScope` scope. */
+  scope?: ExecutionScope | ((options: LanguageModelV4CallOptions) => ExecutionScope | undefined);
+  /** Estimated cost of one call, for authorizers that hold budget. */
+  estimateCostUsd?: (options: LanguageModelV4CallOptions) => number | undefined;
+  /** Attributes put on every call. */
+  attributes?: (options: LanguageModelV4CallOptions) => Record<string, unknown>;
+}
+
+/** Options of {@link createSluiceModel}. */
+export interface SluiceModelOptions extends AiSdkCallOptions {
+  /** The model to request (`gpt-4.1-mini`), or a slot whose `requiredModel` names it. */
+  model: string | ModelSlot;
+  /** Which OpenAI API the built model speaks. Default `responses`. */
+  api?: ModelApi;
+  /**
+   * Builds the underlying model for one call. Default: `@ai-sdk/openai` on the relay's base URL
+   * and key (`.responses()` or `.chat()`); without relay settings, `fallback`.
+   */
+  createModel?: (input: ModelFactoryInput) => LanguageModelV4 | PromiseLike<LanguageModelV4>;
+  /** The model used when no plugin supplied relay settings (with the default `createModel`). */
+  fallback?: LanguageModelV4;
+  /** URL patterns the model accepts natively (see `LanguageModelV4.supportedUrls`). Default none. */
+  supportedUrls?: Record<string, RegExp[]>;
+}
+
+async function defaultCreateModel(input: ModelFactoryInput, fallback: LanguageModelV4 | undefined): Promise<LanguageModelV4> {
+  if (!input.relay) {
+    if (fallback) return fallback;
+    throw new SluiceConfigError('fallback', 'no plugin supplied relay settings for this call and no fallback model was configured');
+  }
+  const { createOpenAI } = await import('@ai-sdk/openai');
+  const provider = createOpenAI({
+    baseURL: input.relay.baseURL,
+    apiKey: input.relay.apiKey,
+    ...(input.relay.headers ? { headers: input.relay.headers } : {}),
+  });
+  return input.api === 'chat_completions' ? provider.chat(input.modelId) : provider.responses(input.modelId);
+}
+
+function callInit(options: AiSdkCallOptions, params: LanguageModelV4CallOptions, base: Pick<CallInit, 'api' | 'model' | 'slot'>, stream: boolean): CallInit {
+  const { scope } = options;
+  return {
+    source: 'ai-sdk',
+    ...base,
+    stream,
+    scope: typeof scope === 'function' ? scope(params) : scope,
+    estimatedCostUsd: options.estimateCostUsd?.(params),
+    signal: params.abortSignal,
+    request: params,
+    attributes: options.attributes?.(params),
+  };
+}
+
+function generateInfo(result: LanguageModelV4GenerateResult): CompletionInfo {
+  return {
+    usage: usageFromAiSdk(result.usage),
+    finishReason: finishReasonFromAiSdk(result.finishReason),
+    responseId: result.response?.id,
+    responseModel: result.response?.modelId,
+    response: result,
+  };
+}
+
+/** Wraps a provider stream in a pull-based stream (no extra TransformStream hop) that observes each part. */
+function observeStream(result: LanguageModelV4StreamResult, active: ActiveCall): LanguageModelV4StreamResult {
+  const reader = result.stream.getReader();
+  const info: CompletionInfo = { usage: undefined };
+  let streamError: unknown;
+  let sawError = false;
+  let ended = false;
+  const stream = new ReadableStream<LanguageModelV4StreamPart>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          ended = true;
+          active.fail(error);
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          ended = true;
+          if (sawError) active.fail(streamError);
+          else active.complete(info);
+          controller.close();
+          return;
+        }
+        const part = next.value;
+        active.event(part);
+        switch (part.type) {
+          case 'response-metadata':
+            if (part.id !== undefined) info.responseId = part.id;
+            if (part.modelId !== undefined) info.responseModel = part.modelId;
+            break;
+          case 'finish':
+            info.usage = usageFromAiSdk(part.usage);
+            info.finishReason = finishReasonFromAiSdk(part.finishReason);
+            break;
+          case 'error':
+            sawError = true;
+            streamError = part.error;
+            break;
+        }
+        controller.enqueue(part);
+      },
+      cancel(reason) {
+        if (!ended) {
+          ended = true;
+          active.abort('consumer cancelled the stream');
+        }
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { ...result, stream };
+}
+
+async function generate(active: ActiveCall, run: () => PromiseLike<LanguageModelV4GenerateResult>): Promise<LanguageModelV4GenerateResult> {
+  try {
+    const result = await run();
+    active.complete(generateInfo(result));
+    return result;
+  } catch (error) {
+    active.fail(error);
+    throw error;
+  }
+}
+
+async function stream(active: ActiveCall, run: () => PromiseLike<LanguageModelV4StreamResult>): Promise<LanguageModelV4StreamResult> {
+  try {
+    return observeStream(await run(), active);
+  } catch (error) {
+    active.fail(error);
+    throw error;
+  }
+}
+
+/**
+ * A `LanguageModelV4` whose every `doGenerate`/`doStream` runs the pipeline, then builds the real
+ * model from the allowed call's relay settings (one model per call: relay keys are single-use).
+ *
+ * @example
+ * const model = createSluiceModel(sluice, { model: 'gpt-4.1-mini', api: 'chat_completions' });
+ * const result = streamText({ model, prompt: 'Hello', tools, stopWhen: stepCountIs(3) });
+ */
+export function createSluiceModel(sluice: Pipeline, options: SluiceModelOptions): LanguageModelV4 {
+  if (typeof options?.model !== 'string' && typeof options?.model?.requiredModel !== 'string') {
+    throw new SluiceConfigError('model', 'expected a model name string or a model slot { slotId, label, selectionMode, requiredModel }');
+  }
+  const slot = typeof options.model === 'string' ? undefined : options.model;
+  const modelId = typeof options.model === 'string' ? options.model : apiModelName(options.model.requiredModel);
+  const api = options.api ?? 'responses';
+  const base = { api, model: modelId, slot };
+  const build = (active: ActiveCall) => {
+    const relay = active.allow.relay;
+    const input: ModelFactoryInput = { relay, modelId: relay?.model ?? active.call.model, api };
+    return options.createModel ? options.createModel(input) : defaultCreateModel(input, options.fallback);
+  };
+  return {
+    specificationVersion: 'v4',
+    provider: 'sluice',
+    modelId,
+    supportedUrls: options.supportedUrls ?? {},
+    async doGenerate(params) {
+      const active = await sluice.startCall(callInit(options, params, base, false));
+      return generate(active, async () => (await build(active)).doGenerate({ ...params, abortSignal: active.call.signal }));
+    },
+    async doStream(params) {
+      const active = await sluice.startCall(callInit(options, params, base, true));
+      return stream(active, async () => (await build(active)).doStream({ ...params, abortSignal: active.call.signal }));
+    },
+  };
+}
+
+/** Options of {@link sluiceMiddleware}. */
+export interface SluiceMiddlewareOptions extends AiSdkCallOptions {
+  /** The API recorded on calls. Default: `responses` when the model's provider id says so, else `chat_completions`. */
+  api?: ModelApi;
+}
+
+/**
+ * A `LanguageModelMiddleware` that runs the pipeline around an existing model
+ * (`wrapLanguageModel({ model, middleware: sluiceMiddleware(sluice) })`). Authorization, events and
+ * reports work as with {@link createSluiceModel}, but the wrapped model keeps its own endpoint and
+ * key: relay settings from an Allow are not applied (use `createSluiceModel` for relayed calls).
+ * The caller's abort signal is observed; the middleware cannot cancel the request on its own.
+ */
+export function sluiceMiddleware(sluice: Pipeline, options: SluiceMiddlewareOptions = {}): LanguageModelV4Middleware {
+  const base = (model: LanguageModelV4) => ({
+    api: options.api ?? (model.provider.includes('responses') ? 'responses' : 'chat_completions'),
+    model: model.modelId,
+  } as const);
+  return {
+    specificationVersion: 'v4',
+    async wrapGenerate({ doGenerate, params, model }) {
+      const active = await sluice.startCall(callInit(options, params, base(model), false));
+      return generate(active, doGenerate);
+    },
+    async wrapStream({ doStream, params, model }) {
+      const active = await sluice.startCall(callInit(options, params, base(model), true));
+      return stream(active, doStream);
+    },
+  };
+}

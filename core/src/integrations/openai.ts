@@ -1,0 +1,227 @@
+// Why this file exists: apps that call the `openai` client directly get the same pipeline as the
+// Agents SDK: `wrapOpenAI` routes `chat.completions.create` and `responses.create` (streamed or
+// not) through authorization, events and exactly-once reports, and returns the client's own types.
+import OpenAI, { APIPromise } from 'openai';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import type { Response as OpenAIResponse, ResponseCreateParams, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { Stream } from 'openai/streaming';
+import type { ActiveCall, CompletionInfo } from '../active-call.ts';
+import { SluiceConfigError } from '../errors.ts';
+import { finishReasonFromResponse } from '../finish-reason.ts';
+import type { ModelApi } from '../model-call.ts';
+import type { Pipeline } from '../pipeline.ts';
+import type { ExecutionScope } from '../scope.ts';
+import { usageFromChatCompletions, usageFromResponses } from '../usage.ts';
+import { openAIClientFor } from './relay-client.ts';
+
+/** Options of {@link wrapOpenAI}. */
+export interface WrapOpenAIOptions {
+  /** The execution scope of every call; a function is asked per call. Default: the `withScope` scope. */
+  scope?: ExecutionScope | (() => ExecutionScope | undefined);
+  /** Estimated cost of a call, for authorizers that hold budget. */
+  estimateCostUsd?: (api: ModelApi, body: unknown) => number | undefined;
+  /** Attributes put on every call (e.g. `{ runId }`). */
+  attributes?: () => Record<string, unknown>;
+  /**
+   * Ask streamed Chat Completions for usage (`stream_options.include_usage`) when the caller did
+   * not, so reports carry token counts; the extra usage-only chunk is then not shown to the caller.
+   * Default true.
+   */
+  requestStreamUsage?: boolean;
+}
+
+type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
+
+function requestId(response: globalThis.Response): string | undefined {
+  return response.headers.get('x-request-id') ?? undefined;
+}
+
+interface StreamObserver<T> {
+  observe(item: T): void;
+  /** Hide an item from the caller (still passed to onEvent). */
+  hide?(item: T): boolean;
+  /** The settlement at the end of the stream: completion info, or an error to fail with. */
+  finish(): CompletionInfo | { error: unknown };
+}
+
+function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, observer: StreamObserver<T>): Stream<T> {
+  async function* iterate(): AsyncGenerator<T> {
+    let ended = false;
+    try {
+      for await (const item of inner) {
+        active.event(item);
+        observer.observe(item);
+        if (observer.hide?.(item)) continue;
+        yield item;
+      }
+      ended = true;
+      const end = observer.finish();
+      if ('error' in end) active.fail(end.error);
+      else active.complete(end);
+    } catch (error) {
+      ended = true;
+      active.fail(error);
+      throw error;
+    } finally {
+      if (!ended) active.abort('consumer stopped reading the stream');
+    }
+  }
+  return new Stream(() => iterate(), inner.controller, client);
+}
+
+function chatObserver(hideUsageChunk: boolean): StreamObserver<ChatCompletionChunk> {
+  const info: CompletionInfo = { usage: undefined };
+  return {
+    observe(chunk) {
+      if (info.responseId === undefined) {
+        info.responseId = chunk.id;
+        info.responseModel = chunk.model;
+      }
+      const reason = chunk.choices[0]?.finish_reason;
+      if (reason) info.finishReason = reason;
+      if (chunk.usage) info.usage = usageFromChatCompletions(chunk.usage);
+    },
+    hide: hideUsageChunk ? (chunk) => chunk.choices.length === 0 && chunk.usage != null : undefined,
+    finish: () => info,
+  };
+}
+
+class ResponseFailedError extends Error {
+  override readonly name = 'ResponseFailedError';
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function responsesObserver(): StreamObserver<ResponseStreamEvent> {
+  let final: OpenAIResponse | undefined;
+  let failure: Error | undefined;
+  return {
+    observe(event) {
+      switch (event.type) {
+        case 'response.completed':
+        case 'response.incomplete':
+          final = event.response;
+          break;
+        case 'response.failed':
+          final = event.response;
+          failure ??= new ResponseFailedError(event.response.error?.message ?? 'response failed', event.response.error?.code ?? undefined);
+          break;
+        case 'error':
+          failure = new ResponseFailedError(event.message, event.code ?? undefined);
+          break;
+      }
+    },
+    finish() {
+      if (failure) return { error: failure };
+      if (!final) return { error: new ResponseFailedError('stream ended without response.completed', 'stream_truncated') };
+      return responseInfo(final);
+    },
+  };
+}
+
+function responseInfo(response: OpenAIResponse): CompletionInfo {
+  return {
+    usage: usageFromResponses(response.usage),
+    finishReason: finishReasonFromResponse(response),
+    responseId: response.id,
+    responseModel: response.model,
+    response,
+  };
+}
+
+function chatInfo(completion: ChatCompletion): CompletionInfo {
+  return {
+    usage: usageFromChatCompletions(completion.usage),
+    finishReason: completion.choices[0]?.finish_reason,
+    responseId: completion.id,
+    responseModel: completion.model,
+    response: completion,
+  };
+}
+
+/**
+ * Returns a copy of `client` whose `chat.completions.create` and `responses.create` (and the helpers
+ * built on them: `.stream()`, `.parse()`) run every call through `sluice`. The original client is
+ * not changed. The relay settings of an allowed call, if any, replace the base URL, key and model.
+ *
+ * @example
+ * const openai = wrapOpenAI(new OpenAI(), sluice, { scope: { customerTenantId: 't_1', delegationId: 'd_1' } });
+ * const stream = await openai.chat.completions.create({ model: 'gpt-4.1-mini', messages, stream: true });
+ */
+export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, options: WrapOpenAIOptions = {}): C {
+  if (!(client instanceof OpenAI) && typeof (client as Partial<OpenAI>)?.withOptions !== 'function') {
+    throw new SluiceConfigError('client', 'expected an OpenAI client instance (new OpenAI(...))');
+  }
+  const requestStreamUsage = options.requestStreamUsage ?? true;
+  const wrapped = client.withOptions({});
+
+  function run<T>(api: ModelApi, body: { model?: unknown; stream?: unknown }, requestOptions: RequestOptions | undefined, send: (target: OpenAI, body: never, options: RequestOptions) => APIPromise<T>, settle: (active: ActiveCall, data: T, target: OpenAI) => T): APIPromise<T> {
+    let data: T;
+    const props = (async () => {
+      if (typeof body !== 'object' || body === null) throw new SluiceConfigError('body', 'expected a request body object');
+      if (typeof body.model !== 'string') throw new SluiceConfigError('body.model', `expected a model name string, got ${typeof body.model}`);
+      const scope = typeof options.scope === 'function' ? options.scope() : options.scope;
+      const active = await sluice.startCall({
+        source: 'openai',
+        api,
+        stream: body.stream === true,
+        model: body.model,
+        scope,
+        estimatedCostUsd: options.estimateCostUsd?.(api, body),
+        signal: requestOptions?.signal,
+        request: body,
+        attributes: options.attributes?.(),
+      });
+      try {
+        const relay = active.allow.relay;
+        const target = openAIClientFor(client, relay);
+        const sent = relay?.model ? { ...body, model: relay.model } : body;
+        const response = await send(target, sent as never, { ...requestOptions, signal: active.call.signal }).withResponse();
+        data = settle(active, response.data as T, target);
+        return { response: response.response, options: {}, controller: active.call.signal, requestLogID: requestId(response.response) } as never;
+      } catch (error) {
+        active.fail(error);
+        throw error;
+      }
+    })();
+    return new APIPromise<T>(wrapped as never, props, () => data as never) as APIPromise<T>;
+  }
+
+  const chatCreate = (body: ChatCompletionCreateParams, requestOptions?: RequestOptions) => {
+    const injectUsage = body?.stream === true && requestStreamUsage && body.stream_options?.include_usage !== true;
+    const sent = injectUsage ? { ...body, stream_options: { ...body.stream_options, include_usage: true } } : body;
+    return run<ChatCompletion | Stream<ChatCompletionChunk>>(
+      'chat_completions',
+      sent,
+      requestOptions,
+      (target, b, o) => target.chat.completions.create(b, o),
+      (active, data, target) => {
+        if (data instanceof Stream) return observeStream(target, data, active, chatObserver(injectUsage));
+        active.complete(chatInfo(data));
+        return data;
+      },
+    );
+  };
+
+  const responsesCreate = (body: ResponseCreateParams, requestOptions?: RequestOptions) =>
+    run<OpenAIResponse | Stream<ResponseStreamEvent>>(
+      'responses',
+      body,
+      requestOptions,
+      (target, b, o) => target.responses.create(b, o),
+      (active, data, target) => {
+        if (data instanceof Stream) return observeStream(target, data, active, responsesObserver());
+        active.complete(responseInfo(data));
+        return data;
+      },
+    );
+
+  // Instance properties shadow the prototype methods on this copy only; the SDK's own helpers
+  // (`stream()`, `parse()`) call `this._client.chat.completions.create`, so they go through too.
+  Object.defineProperty(wrapped.chat.completions, 'create', { value: chatCreate, configurable: true, writable: true });
+  Object.defineProperty(wrapped.responses, 'create', { value: responsesCreate, configurable: true, writable: true });
+  return wrapped;
+}

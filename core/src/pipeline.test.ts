@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { ExecutionDeniedError, SluiceConfigError, SluicePluginError } from './errors.ts';
+import type { ModelCall, Outcome } from './model-call.ts';
+import { createPipeline, type CallInit, type SluicePlugin } from './pipeline.ts';
+import { currentScope, withScope } from './scope.ts';
+
+const init: CallInit = { source: 'openai', api: 'chat_completions', stream: true, model: 'gpt-test' };
+
+function reportsOf(pipelinePlugins: SluicePlugin[] = []) {
+  const outcomes: Array<{ call: ModelCall; outcome: Outcome }> = [];
+  const errors: SluicePluginError[] = [];
+  const recorder: SluicePlugin = {
+    name: 'reports',
+    apply(hooks) {
+      hooks.onReport.tap('reports', (call, outcome) => {
+        outcomes.push({ call, outcome });
+      });
+    },
+  };
+  const sluice = createPipeline({ plugins: [...pipelinePlugins, recorder], onPluginError: (e) => errors.push(e) });
+  return { sluice, outcomes, errors };
+}
+
+describe('createPipeline', () => {
+  it('runs beforePrepare → prepare → onAllow, then events, then exactly one report', async () => {
+    const order: string[] = [];
+    const plugin: SluicePlugin = {
+      name: 'order',
+      apply(hooks) {
+        hooks.beforePrepare.tap('order', (call) => (order.push('beforePrepare'), call));
+        hooks.prepare.tap('order', () => void order.push('prepare'));
+        hooks.onAllow.tap('order', () => void order.push('onAllow'));
+        hooks.onEvent.tap('order', (_call, event) => void order.push(`onEvent:${String(event.native)}`));
+        hooks.onReport.tap('order', (_call, outcome) => void order.push(`onReport:${outcome.status}`));
+      },
+    };
+    const { sluice, outcomes } = reportsOf([plugin]);
+    const active = await sluice.startCall(init);
+    active.event('a');
+    active.event('b');
+    active.complete({ usage: undefined, finishReason: 'stop' });
+    active.complete({ usage: undefined });
+    active.fail(new Error('late'));
+    active.abort('late');
+    await sluice.idle();
+    expect(order).toEqual(['beforePrepare', 'prepare', 'onAllow', 'onEvent:a', 'onEvent:b', 'onReport:completed']);
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]!.outcome).toMatchObject({ status: 'completed', finishReason: 'stop' });
+    expect(outcomes[0]!.outcome.timeToFirstTokenMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a deny answer throws ExecutionDeniedError after onDeny and onReport(denied)', async () => {
+    const seen: string[] = [];
+    const authorizer: SluicePlugin = {
+      name: 'authorizer',
+      apply(hooks) {
+        hooks.prepare.tapPromise('authorizer', async () => ({ outcome: 'blocked', code: 'budget_exceeded', message: 'no budget left', executionId: 'ex_1', retryAfterMs: 60_000 }));
+        hooks.onAllow.tap('authorizer', () => void seen.push('onAllow'));
+        hooks.onDeny.tap('authorizer', (_call, denial) => void seen.push(`onDeny:${denial.code}`));
+      },
+    };
+    const { sluice, outcomes } = reportsOf([authorizer]);
+    const error = await sluice.startCall(init).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ExecutionDeniedError);
+    const denied = error as ExecutionDeniedError;
+    expect([denied.kind, denied.code, denied.reasonCode, denied.executionId, denied.retryAfterMs, denied.decidedBy]).toEqual([
+      'blocked',
+      'SLUICE_EXECUTION_BLOCKED',
+      'budget_exceeded',
+      'ex_1',
+      60_000,
+      'authorizer',
+    ]);
+    await sluice.idle();
+    expect(seen).toEqual(['onDeny:budget_exceeded']);
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['denied']);
+    expect(outcomes[0]!.outcome).toMatchObject({ denial: { outcome: 'blocked', code: 'budget_exceeded', message: 'no budget left' } });
+  });
+
+  it('the first prepare answer wins; later taps are not asked', async () => {
+    const asked: string[] = [];
+    const first: SluicePlugin = { name: 'first', apply: (h) => h.prepare.tap('first', () => (asked.push('first'), { outcome: 'deny', code: 'nope', message: 'first says no' })) };
+    const second: SluicePlugin = { name: 'second', apply: (h) => h.prepare.tap('second', () => (asked.push('second'), { outcome: 'allow' })) };
+    const { sluice } = reportsOf([first, second]);
+    await expect(sluice.startCall(init)).rejects.toMatchObject({ kind: 'deny', reasonCode: 'nope', decidedBy: 'first' });
+    expect(asked).toEqual(['first']);
+  });
+
+  it('ExecutionDeniedError thrown in beforePrepare is a denial, not a plugin failure', async () => {
+    const limiter: SluicePlugin = {
+      name: 'limiter',
+      apply: (h) =>
+        h.beforePrepare.tap('limiter', () => {
+          throw new ExecutionDeniedError({ kind: 'blocked', reasonCode: 'queue_full', message: 'queue is full' });
+        }),
+    };
+    const { sluice, outcomes } = reportsOf([limiter]);
+    await expect(sluice.startCall(init)).rejects.toMatchObject({ kind: 'blocked', reasonCode: 'queue_full' });
+    await sluice.idle();
+    expect(outcomes[0]!.outcome).toMatchObject({ status: 'denied', denial: { code: 'queue_full', message: 'queue is full' } });
+  });
+
+  it.each(['beforePrepare', 'prepare', 'onAllow'] as const)('a throw in %s fails the call closed with SluicePluginError naming the plugin', async (hook) => {
+    const faulty: SluicePlugin = {
+      name: 'faulty',
+      apply(hooks) {
+        (hooks[hook] as { tapPromise(name: string, fn: () => Promise<never>): void }).tapPromise('faulty', async () => {
+          throw new Error('boom');
+        });
+      },
+    };
+    const { sluice, outcomes } = reportsOf([faulty]);
+    const error = await sluice.startCall(init).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SluicePluginError);
+    expect(error).toMatchObject({ plugin: 'faulty', hook, code: 'SLUICE_PLUGIN_ERROR' });
+    expect((error as Error).message).toContain('boom');
+    await sluice.idle();
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['failed']);
+    expect(outcomes[0]!.outcome).toMatchObject({ error: { type: 'SluicePluginError' } });
+  });
+
+  it('throws in onEvent, onReport and onDeny are isolated and reported to onPluginError', async () => {
+    const seen: string[] = [];
+    const faulty: SluicePlugin = {
+      name: 'faulty',
+      apply(hooks) {
+        hooks.onEvent.tap('faulty', () => {
+          throw new Error('event boom');
+        });
+        hooks.onReport.tapPromise('faulty', async () => {
+          throw new Error('report boom');
+        });
+      },
+    };
+    const after: SluicePlugin = { name: 'after', apply: (h) => h.onEvent.tap('after', (_c, e) => void seen.push(String(e.native))) };
+    const { sluice, outcomes, errors } = reportsOf([faulty, after]);
+    const active = await sluice.startCall(init);
+    active.event('x');
+    active.complete({ usage: undefined });
+    await sluice.idle();
+    expect(seen).toEqual(['x']);
+    expect(outcomes).toHaveLength(1);
+    expect(errors.map((e) => [e.plugin, e.hook, (e.cause as Error).message])).toEqual([
+      ['faulty', 'onEvent', 'event boom'],
+      ['faulty', 'onReport', 'report boom'],
+    ]);
+  });
+
+  it('an abort before authorization reports aborted and rejects with the abort reason', async () => {
+    const controller = new AbortController();
+    const gate: SluicePlugin = {
+      name: 'gate',
+      apply: (h) =>
+        h.beforePrepare.tapPromise('gate', async (call) => {
+          controller.abort(new Error('user left'));
+          return call;
+        }),
+    };
+    const { sluice, outcomes } = reportsOf([gate]);
+    await expect(sluice.startCall({ ...init, signal: controller.signal })).rejects.toThrow('user left');
+    await sluice.idle();
+    expect(outcomes.map((o) => o.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
+  });
+
+  it('fail() on an aborted call reports aborted; abort() aborts the call signal', async () => {
+    const { sluice, outcomes } = reportsOf();
+    const controller = new AbortController();
+    const a = await sluice.startCall({ ...init, signal: controller.signal });
+    controller.abort('stop');
+    expect(a.call.signal.aborted).toBe(true);
+    a.fail(new Error('fetch aborted'));
+    const b = await sluice.startCall(init);
+    b.abort('consumer stopped');
+    expect(b.call.signal.aborted).toBe(true);
+    await sluice.idle();
+    expect(outcomes.map((o) => [o.outcome.status, 'reason' in o.outcome ? o.outcome.reason : ''])).toEqual([
+      ['aborted', 'stop'],
+      ['aborted', 'consumer stopped'],
+    ]);
+  });
+
+  it('withScope() scopes calls; concurrent scopes do not leak into each other', async () => {
+    const { sluice } = reportsOf();
+    const scopeA = { customerTenantId: 't_a', delegationId: 'd_a' };
+    const scopeB = { customerTenantId: 't_b', delegationId: 'd_b' };
+    const runIn = (scope: typeof scopeA) =>
+      sluice.withScope(scope, async () => {
+        const seen: Array<string | undefined> = [];
+        for (let i = 0; i < 5; i++) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          const active = await sluice.startCall(init);
+          seen.push(active.call.scope?.customerTenantId);
+          active.complete({ usage: undefined });
+        }
+        return seen;
+      });
+    const [a, b] = await Promise.all([runIn(scopeA), runIn(scopeB)]);
+    expect(a).toEqual(Array(5).fill('t_a'));
+    expect(b).toEqual(Array(5).fill('t_b'));
+    expect(currentScope()).toBeUndefined();
+    expect(withScope(scopeA, () => currentScope())).toBe(scopeA);
+  });
+
+  it('rejects malformed plugins with a typed error naming the field', () => {
+    expect(() => createPipeline({ plugins: [{ name: '', apply() {} }] })).toThrow(SluiceConfigError);
+    expect(() => createPipeline({ plugins: [{ name: '', apply() {} }] })).toThrow('plugins[0].name');
+    expect(() => createPipeline().use({ name: 'x' } as unknown as SluicePlugin)).toThrow(/plugin\.apply: expected a function/);
+  });
+
+  it('close() waits for pending reports, then closes plugins last-first, once', async () => {
+    const closed: string[] = [];
+    let release!: () => void;
+    const slowReport = new Promise<void>((resolve) => (release = resolve));
+    const a: SluicePlugin = { name: 'a', apply: (h) => h.onReport.tapPromise('a', () => slowReport), close: async () => void closed.push('a') };
+    const b: SluicePlugin = { name: 'b', apply() {}, close: async () => void closed.push('b') };
+    const sluice = createPipeline({ plugins: [a, b] });
+    (await sluice.startCall(init)).complete({ usage: undefined });
+    const closing = sluice.close();
+    expect(sluice.close()).toBe(closing);
+    await Promise.resolve();
+    expect(closed).toEqual([]);
+    release();
+    await closing;
+    expect(closed).toEqual(['b', 'a']);
+  });
+});

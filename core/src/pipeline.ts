@@ -1,0 +1,263 @@
+// Why this file exists: `createPipeline` owns the hooks, the plugins and the life of every model
+// call up to the point where an integration sends the request (authorization, denial, failure
+// closed), and keeps the reports in flight so `close()` can wait for them.
+import { randomUUID } from 'node:crypto';
+import { ActiveCall, abortReason, type CallSink } from './active-call.ts';
+import { ExecutionDeniedError, SluiceConfigError, SluicePluginError } from './errors.ts';
+import { createHooks, type SluiceHooks } from './hooks.ts';
+import { redactSecrets, toCallError } from './call-error.ts';
+import type {
+  Allow,
+  CallSource,
+  Denial,
+  ModelApi,
+  ModelCall,
+  ModelSlot,
+  Outcome,
+  StreamEventSource,
+} from './model-call.ts';
+import { currentScope, withScope, type ExecutionScope } from './scope.ts';
+import { guardFailClosed, guardIsolated, type InterceptableHook } from './tap-guards.ts';
+
+/** A plugin: taps hooks by name in `apply` (the webpack pattern), optionally flushes in `close`. */
+export interface SluicePlugin {
+  /** Tap name for every hook the plugin taps; named in errors. */
+  readonly name: string;
+  apply(hooks: SluiceHooks, pipeline: Pipeline): void;
+  /** Flush and release what the plugin owns. Called once by `pipeline.close()`, last plugin first. */
+  close?(): Promise<void>;
+}
+
+/** Options of {@link createPipeline}. */
+export interface PipelineOptions {
+  plugins?: readonly SluicePlugin[];
+  /**
+   * Receives errors thrown by taps of isolated hooks (`onEvent`, `onReport`, `onDeny`) and by
+   * plugins' `close()`. Default: one line on `console.error` with secrets redacted.
+   */
+  onPluginError?: (error: SluicePluginError) => void;
+}
+
+/** What an integration knows about a call before it is prepared. */
+export interface CallInit {
+  source: CallSource;
+  api: ModelApi;
+  stream: boolean;
+  model: string;
+  slot?: ModelSlot | undefined;
+  /** Default: the scope of {@link withScope} around the call. */
+  scope?: ExecutionScope | undefined;
+  estimatedCostUsd?: number | undefined;
+  /** The caller's abort signal. */
+  signal?: AbortSignal | null | undefined;
+  request?: unknown;
+  attributes?: Record<string, unknown>;
+}
+
+/** A pipeline: hooks plus plugins, shared by every integration that wraps a model. */
+export interface Pipeline {
+  readonly hooks: SluiceHooks;
+  readonly plugins: readonly SluicePlugin[];
+  /** Registers a plugin (an orchestrator may add plugins after creation). */
+  use(plugin: SluicePlugin): Pipeline;
+  /** Runs `fn` with `scope` as the execution scope of every model call made inside it. */
+  withScope<T>(scope: ExecutionScope, fn: () => T): T;
+  /**
+   * For integrations: runs beforePrepare → prepare → onAllow. Resolves to the allowed call, or
+   * rejects with `ExecutionDeniedError` (after onDeny and onReport(denied)), `SluicePluginError`
+   * (after onReport(failed)) or the abort reason (after onReport(aborted)).
+   */
+  startCall(init: CallInit): Promise<ActiveCall>;
+  /** Resolves when every report started so far has been handled by all `onReport` taps. */
+  idle(): Promise<void>;
+  /** Waits for pending reports, then closes plugins (last registered first). Idempotent. */
+  close(): Promise<void>;
+}
+
+const EVENT_SOURCE: Record<CallSource, Record<ModelApi, StreamEventSource>> = {
+  agents: { chat_completions: 'agents.model', responses: 'agents.model' },
+  openai: { chat_completions: 'openai.chat', responses: 'openai.responses' },
+  'ai-sdk': { chat_completions: 'ai-sdk', responses: 'ai-sdk' },
+};
+
+function defaultPluginErrorHandler(error: SluicePluginError): void {
+  console.error(`[sluice] ${redactSecrets(error.message)}`);
+}
+
+function assertPlugin(plugin: unknown, field: string): asserts plugin is SluicePlugin {
+  const p = plugin as Partial<SluicePlugin> | null | undefined;
+  if (typeof p !== 'object' || p === null) throw new SluiceConfigError(field, `expected a plugin object { name, apply }, got ${p === null ? 'null' : typeof p}`);
+  if (typeof p.name !== 'string' || p.name.length === 0) throw new SluiceConfigError(`${field}.name`, 'expected a non-empty string');
+  if (typeof p.apply !== 'function') throw new SluiceConfigError(`${field}.apply`, `expected a function (hooks, pipeline) => void, got ${typeof p.apply}`);
+  if (p.close !== undefined && typeof p.close !== 'function') throw new SluiceConfigError(`${field}.close`, 'expected a function or undefined');
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason instanceof Error ? signal.reason : new DOMException(abortReason(signal), 'AbortError');
+}
+
+class SluicePipeline implements Pipeline, CallSink {
+  readonly hooks: SluiceHooks = createHooks();
+  readonly #plugins: SluicePlugin[] = [];
+  readonly #pending = new Set<Promise<void>>();
+  readonly #onPluginError: (error: SluicePluginError) => void;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: PipelineOptions) {
+    if (options.onPluginError !== undefined && typeof options.onPluginError !== 'function') {
+      throw new SluiceConfigError('onPluginError', `expected a function, got ${typeof options.onPluginError}`);
+    }
+    this.#onPluginError = options.onPluginError ?? defaultPluginErrorHandler;
+    const h = this.hooks as unknown as Record<keyof SluiceHooks, InterceptableHook>;
+    guardFailClosed(h.beforePrepare, 'beforePrepare');
+    guardFailClosed(h.prepare, 'prepare', { stampDecidedBy: true });
+    guardFailClosed(h.onAllow, 'onAllow');
+    const onError = (error: SluicePluginError) => this.#onPluginError(error);
+    guardIsolated(h.onDeny, 'onDeny', onError);
+    guardIsolated(h.onEvent, 'onEvent', onError);
+    guardIsolated(h.onReport, 'onReport', onError);
+    const plugins = options.plugins ?? [];
+    if (!Array.isArray(plugins)) throw new SluiceConfigError('plugins', 'expected an array of plugins');
+    plugins.forEach((plugin, index) => this.#register(plugin, `plugins[${index}]`));
+  }
+
+  get plugins(): readonly SluicePlugin[] {
+    return this.#plugins;
+  }
+
+  use(plugin: SluicePlugin): Pipeline {
+    this.#register(plugin, 'plugin');
+    return this;
+  }
+
+  #register(plugin: unknown, field: string): void {
+    assertPlugin(plugin, field);
+    if (this.#closing) throw new SluiceConfigError(field, `cannot register "${plugin.name}": the pipeline is closed`);
+    plugin.apply(this.hooks, this);
+    this.#plugins.push(plugin);
+  }
+
+  withScope<T>(scope: ExecutionScope, fn: () => T): T {
+    return withScope(scope, fn);
+  }
+
+  async startCall(init: CallInit): Promise<ActiveCall> {
+    const controller = new AbortController();
+    const parent = init.signal ?? undefined;
+    let forwardAbort: (() => void) | undefined;
+    if (parent) {
+      if (parent.aborted) controller.abort(parent.reason);
+      else {
+        forwardAbort = () => controller.abort(parent.reason);
+        parent.addEventListener('abort', forwardAbort, { once: true });
+      }
+    }
+    const release = () => {
+      if (forwardAbort) parent?.removeEventListener('abort', forwardAbort);
+    };
+    let call: ModelCall = {
+      id: randomUUID(),
+      source: init.source,
+      api: init.api,
+      stream: init.stream,
+      model: init.model,
+      slot: init.slot,
+      scope: init.scope ?? currentScope(),
+      estimatedCostUsd: init.estimatedCostUsd,
+      signal: controller.signal,
+      attributes: init.attributes ?? {},
+      request: init.request,
+      createdAt: performance.now(),
+      decision: undefined,
+    };
+    const hooks = this.hooks;
+    try {
+      if (call.signal.aborted) throw abortError(call.signal);
+      if (hooks.beforePrepare.isUsed()) {
+        const shaped = await hooks.beforePrepare.promise(call);
+        if (typeof shaped === 'object' && shaped !== null) call = shaped;
+      }
+      if (call.signal.aborted) throw abortError(call.signal);
+      const decision = hooks.prepare.isUsed() ? await hooks.prepare.promise(call) : undefined;
+      if (decision !== undefined && decision.outcome !== 'allow') {
+        call.decision = decision;
+        throw new ExecutionDeniedError({
+          kind: decision.outcome,
+          reasonCode: decision.code,
+          message: decision.message,
+          executionId: decision.executionId,
+          retryAfterMs: decision.retryAfterMs,
+          decidedBy: decision.decidedBy,
+        });
+      }
+      const allow: Allow = decision ?? { outcome: 'allow' };
+      call.decision = allow;
+      if (call.signal.aborted) throw abortError(call.signal);
+      if (hooks.onAllow.isUsed()) await hooks.onAllow.promise(call, allow);
+      if (call.signal.aborted) throw abortError(call.signal);
+      return new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, release);
+    } catch (error) {
+      release();
+      const timings = { durationMs: performance.now() - call.createdAt };
+      if (error instanceof ExecutionDeniedError) {
+        const denial = denialFrom(call, error);
+        call.decision = denial;
+        if (hooks.onDeny.isUsed()) await hooks.onDeny.promise(call, denial);
+        this.report(call, { status: 'denied', denial, ...timings });
+      } else if (call.signal.aborted) {
+        this.report(call, { status: 'aborted', reason: abortReason(call.signal), ...timings });
+        throw abortError(call.signal);
+      } else {
+        this.report(call, { status: 'failed', error: toCallError(error), cause: error, ...timings });
+      }
+      throw error;
+    }
+  }
+
+  report(call: ModelCall, outcome: Outcome): void {
+    if (!this.hooks.onReport.isUsed()) return;
+    const done = this.hooks.onReport
+      .promise(call, outcome)
+      .catch((error: unknown) => this.#onPluginError(error instanceof SluicePluginError ? error : new SluicePluginError('sluice', 'onReport', error)))
+      .finally(() => this.#pending.delete(done));
+    this.#pending.add(done);
+  }
+
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.idle();
+      for (const plugin of [...this.#plugins].reverse()) {
+        try {
+          await plugin.close?.();
+        } catch (error) {
+          this.#onPluginError(new SluicePluginError(plugin.name, 'close', error));
+        }
+      }
+    })();
+    return this.#closing;
+  }
+}
+
+function denialFrom(call: ModelCall, error: ExecutionDeniedError): Denial {
+  const existing = call.decision;
+  if (existing && existing.outcome !== 'allow') return existing;
+  const denial: Denial = { outcome: error.kind, code: error.reasonCode, message: error.reasonMessage };
+  if (error.executionId !== undefined) denial.executionId = error.executionId;
+  if (error.retryAfterMs !== undefined) denial.retryAfterMs = error.retryAfterMs;
+  if (error.decidedBy !== undefined) denial.decidedBy = error.decidedBy;
+  return denial;
+}
+
+/**
+ * Creates a pipeline with its plugins applied in order.
+ *
+ * @example
+ * const sluice = createPipeline({ plugins: [vela({ client }), vel(), otel()] });
+ */
+export function createPipeline(options: PipelineOptions = {}): Pipeline {
+  return new SluicePipeline(options);
+}
