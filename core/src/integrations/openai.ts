@@ -5,7 +5,7 @@ import OpenAI, { APIPromise } from 'openai';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import type { Response as OpenAIResponse, ResponseCreateParams, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { Stream } from 'openai/streaming';
-import type { ActiveCall, CompletionInfo } from '../active-call.ts';
+import { abortReason, type ActiveCall, type CompletionInfo } from '../active-call.ts';
 import { SluiceConfigError } from '../errors.ts';
 import { finishReasonFromResponse } from '../finish-reason.ts';
 import type { ModelApi } from '../model-call.ts';
@@ -55,6 +55,8 @@ function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, 
         yield item;
       }
       ended = true;
+      // The SDK ends a stream quietly when its request is aborted: that is an abort, not a completion.
+      if (active.call.signal.aborted) return active.abort(abortReason(active.call.signal));
       const end = observer.finish();
       if ('error' in end) active.fail(end.error);
       else active.complete(end);
@@ -82,8 +84,15 @@ function chatObserver(hideUsageChunk: boolean): StreamObserver<ChatCompletionChu
       if (chunk.usage) info.usage = usageFromChatCompletions(chunk.usage);
     },
     hide: hideUsageChunk ? (chunk) => chunk.choices.length === 0 && chunk.usage != null : undefined,
-    finish: () => info,
+    // Every complete Chat Completions stream carries a finish_reason; without one it was cut short.
+    finish: () => (info.finishReason ? info : { error: new StreamTruncatedError('the chat completion stream ended without a finish_reason') }),
   };
+}
+
+/** A stream that ended cleanly but without its final event. */
+export class StreamTruncatedError extends Error {
+  override readonly name = 'StreamTruncatedError';
+  readonly code = 'stream_truncated';
 }
 
 class ResponseFailedError extends Error {
@@ -116,7 +125,7 @@ function responsesObserver(): StreamObserver<ResponseStreamEvent> {
     },
     finish() {
       if (failure) return { error: failure };
-      if (!final) return { error: new ResponseFailedError('stream ended without response.completed', 'stream_truncated') };
+      if (!final) return { error: new StreamTruncatedError('the response stream ended without response.completed') };
       return responseInfo(final);
     },
   };
