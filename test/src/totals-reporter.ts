@@ -1,5 +1,6 @@
 // Why this file exists: CI reads one plain closing line, `N passed, N failed` (vitest's own summary
 // is not read), so the suite prints its totals itself — also when tests failed or a file crashed.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 type RunEnd = NonNullable<Reporter['onTestRunEnd']>;
@@ -23,6 +24,10 @@ export default class TotalsReporter implements Reporter {
       if (module.state() === 'failed' && tests === 0) failed++;
     }
     failed += unhandledErrors.length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const line = `${passed} passed, ${failed} failed, ${skipped} skipped`;
+    process.stdout.write(`\n${line}\n`);
+    // `.ci/run` prints this after npm's own failure lines, so the totals stay the last line.
+    mkdirSync('test-artifacts', { recursive: true });
+    writeFileSync('test-artifacts/totals.txt', `${line}\n`);
   };
 }
