@@ -12,6 +12,7 @@ export default defineConfig({
     include: ['core/src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    setupFiles: ['./test/src/setup-env.ts'],
     reporters: ['default', './test/src/totals-reporter.ts'],
   },
 });

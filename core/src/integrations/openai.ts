@@ -89,6 +89,31 @@ function chatObserver(hideUsageChunk: boolean): StreamObserver<ChatCompletionChu
   };
 }
 
+/**
+ * An `APIPromise` whose `asResponse()` (the raw, unread body handed to the caller) still settles the
+ * call, so the exactly-once report holds for callers that read the body themselves.
+ */
+class ObservedAPIPromise<T> extends APIPromise<T> {
+  readonly #onRaw: () => void;
+
+  constructor(client: OpenAI, props: ConstructorParameters<typeof APIPromise<T>>[1], parse: ConstructorParameters<typeof APIPromise<T>>[2], onRaw: () => void) {
+    super(client, props, parse);
+    this.#onRaw = onRaw;
+  }
+
+  override asResponse(): Promise<globalThis.Response> {
+    return super.asResponse().then((response) => {
+      this.#onRaw();
+      return response;
+    });
+  }
+
+  override async withResponse(): Promise<{ data: T; response: globalThis.Response; request_id: string | null }> {
+    const [data, response] = await Promise.all([this.then((value) => value as T), super.asResponse()]);
+    return { data, response, request_id: response.headers.get('x-request-id') };
+  }
+}
+
 /** A stream that ended cleanly but without its final event. */
 export class StreamTruncatedError extends Error {
   override readonly name = 'StreamTruncatedError';
@@ -167,8 +192,14 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
   const requestStreamUsage = options.requestStreamUsage ?? true;
   const wrapped = client.withOptions({});
 
-  function run<T>(api: ModelApi, body: { model?: unknown; stream?: unknown }, requestOptions: RequestOptions | undefined, send: (target: OpenAI, body: never, options: RequestOptions) => APIPromise<T>, settle: (active: ActiveCall, data: T, target: OpenAI) => T): APIPromise<T> {
-    let data: T;
+  function run<T>(
+    api: ModelApi,
+    body: { model?: unknown; stream?: unknown },
+    requestOptions: RequestOptions | undefined,
+    send: (target: OpenAI, body: never, options: RequestOptions) => APIPromise<T>,
+    settle: (active: ActiveCall, data: T, target: OpenAI) => T,
+  ): APIPromise<T> {
+    let sent: { active: ActiveCall; inner: APIPromise<T>; target: OpenAI } | undefined;
     const props = (async () => {
       if (typeof body !== 'object' || body === null) throw new SluiceConfigError('body', 'expected a request body object');
       if (typeof body.model !== 'string') throw new SluiceConfigError('body.model', `expected a model name string, got ${typeof body.model}`);
@@ -187,16 +218,28 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
       try {
         const relay = active.allow.relay;
         const target = openAIClientFor(client, relay);
-        const sent = relay?.model ? { ...body, model: relay.model } : body;
-        const response = await send(target, sent as never, { ...requestOptions, signal: active.call.signal }).withResponse();
-        data = settle(active, response.data as T, target);
-        return { response: response.response, options: {}, controller: active.call.signal, requestLogID: requestId(response.response) } as never;
+        const inner = send(target, (relay?.model ? { ...body, model: relay.model } : body) as never, { ...requestOptions, signal: active.call.signal });
+        sent = { active, inner, target };
+        // Headers only: the body stays unread until the caller parses (or takes the raw Response).
+        const response = await inner.asResponse();
+        return { response, options: {}, controller: new AbortController(), requestLogID: requestId(response) } as never;
       } catch (error) {
         active.fail(error);
         throw error;
       }
     })();
-    return new APIPromise<T>(wrapped as never, props, () => data as never) as APIPromise<T>;
+    const parse = async () => {
+      const { active, inner, target } = sent!;
+      try {
+        return settle(active, (await inner) as T, target);
+      } catch (error) {
+        active.fail(error);
+        throw error;
+      }
+    };
+    // The raw body goes to the caller: the call is reported completed, without usage.
+    const onRaw = () => sent?.active.complete({ usage: undefined });
+    return new ObservedAPIPromise<T>(wrapped, props, parse as never, onRaw);
   }
 
   const chatCreate = (body: ChatCompletionCreateParams, requestOptions?: RequestOptions) => {

@@ -141,6 +141,20 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     expect(recorder.inFlight).toBe(0);
   });
 
+  it('a consumer that stops reading the model stream reports aborted and cancels the request', async () => {
+    const recorder = recordingPlugin();
+    const sluice = createPipeline({ plugins: [recorder] });
+    const model = await createModelProvider(sluice, { slots: [SLOT], api, client: client() }).getModel('agent');
+    server.setScript([{ text: 'one two three four five six seven eight' }]);
+    const request = { input: 'Count', modelSettings: {}, tools: [], outputType: 'text' as const, handoffs: [], tracing: false as const };
+    let events = 0;
+    for await (const _event of model.getStreamedResponse(request)) if (++events === 2) break;
+    await sluice.idle();
+    expect(events).toBe(2);
+    expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'consumer stopped reading the stream' }]);
+    expect(recorder.calls[0]!.signal.aborted).toBe(true);
+  });
+
   it('a 500 before the stream and an error mid-stream each report failed exactly once', async () => {
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });

@@ -77,6 +77,30 @@ describe('wrapOpenAI', () => {
     expect(recorder.reports()[0]!.outcome).toMatchObject({ usage: NORMALIZED_USAGE, responseId: data.id, response: data });
   });
 
+  it('asResponse() hands over the unread body, as the bare client does, and still reports once', async () => {
+    const { recorder, sluice, openai } = setup();
+    server.enqueue({ text: TEXT });
+    const response = await openai.chat.completions.create({ model: 'gpt-fake', messages }).asResponse();
+    const body = (await response.json()) as OpenAI.Chat.Completions.ChatCompletion;
+    await sluice.idle();
+    expect(body.choices[0]!.message.content).toBe(TEXT);
+    expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed']);
+  });
+
+  it('a stream that ends without its final event reports failed (truncated), not completed', async () => {
+    const { recorder, sluice, openai } = setup();
+    server.enqueue({ text: TEXT, fault: { kind: 'truncate', afterChunks: 2 } }, { text: TEXT, fault: { kind: 'truncate', afterChunks: 2 } });
+    await chatText(await openai.chat.completions.create({ model: 'gpt-fake', messages, stream: true }));
+    for await (const _event of await openai.responses.create({ model: 'gpt-fake', input: 'hi', stream: true })) {
+      // drain
+    }
+    await sluice.idle();
+    expect(recorder.reports().map((r) => r.outcome)).toMatchObject([
+      { status: 'failed', error: { type: 'StreamTruncatedError' } },
+      { status: 'failed', error: { type: 'StreamTruncatedError' } },
+    ]);
+  });
+
   it('responses.create streamed and not: lifecycle, usage, response id', async () => {
     const { recorder, sluice, openai } = setup();
     server.enqueue({ text: TEXT, usage: FAKE_USAGE }, { text: TEXT, usage: FAKE_USAGE, toolCalls: [{ name: 'lookup', arguments: '{"q":"fox"}' }] });
