@@ -1,0 +1,123 @@
+// Why this file exists: the shape every translator shares — an array of Vel events per native
+// event, `finish()`/`abort()` to close what is open, never a throw — and the bookkeeping (skip
+// reasons, usage, finish reason) the plugin and the run translator read back.
+import { randomUUID } from 'node:crypto';
+import type { Usage, VelEvent } from '@sluice/core';
+import { VelWriter, type VelFinishReason } from './vel-writer.ts';
+
+/** A native event the translator did not turn into Vel, and why. */
+export interface SkippedEvent {
+  index: number;
+  reason: string;
+}
+
+/** What a translator learned from the stream so far. */
+export interface TranslatorState {
+  usage: Usage | undefined;
+  finishReason: VelFinishReason | undefined;
+  responseId: string | undefined;
+  model: string | undefined;
+  skipped: SkippedEvent[];
+}
+
+/** A stateful translator for one response. */
+export interface VelTranslator<Native = unknown> {
+  /** Vel events for one native event (zero, one or many). Never throws. */
+  push(native: Native): VelEvent[];
+  /** Closes what is open and ends the stream (or, with a shared writer, the step). Idempotent. */
+  finish(): VelEvent[];
+  /** Ends the stream in the abort order. With a shared writer, the owner aborts instead. */
+  abort(reason?: string): VelEvent[];
+  readonly state: TranslatorState;
+}
+
+/** Options every translator takes. */
+export interface TranslatorOptions {
+  /** Namespace of generated ids. Default: a random 8-character prefix. */
+  idPrefix?: string;
+  /** `start.messageId`. */
+  messageId?: string;
+  /**
+   * Write into this writer instead of owning one (a run stream made of several model calls): the
+   * translator then frames nothing and `finish()` ends only its step.
+   */
+  writer?: VelWriter;
+}
+
+/** A random id prefix: parallel calls and graph nodes never share ids. */
+export function randomIdPrefix(): string {
+  return randomUUID().slice(0, 8);
+}
+
+/** Base class: subclasses implement {@link BaseTranslator.map}. */
+export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
+  protected readonly writer: VelWriter;
+  readonly #ownsWriter: boolean;
+  readonly state: TranslatorState = { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: [] };
+  #index = 0;
+  #done = false;
+
+  constructor(options: TranslatorOptions = {}) {
+    this.#ownsWriter = options.writer === undefined;
+    this.writer = options.writer ?? new VelWriter({ idPrefix: options.idPrefix ?? randomIdPrefix(), ...(options.messageId ? { messageId: options.messageId } : {}) });
+    if (this.#ownsWriter) this.writer.start();
+  }
+
+  /** Maps one native event to writer calls. May throw: the base class turns a throw into a skip. */
+  protected abstract map(native: Native, index: number): void;
+
+  /** Called once before the stream (or step) is closed: flush buffered tool calls and the like. */
+  protected beforeFinish(): void {}
+
+  protected skip(index: number, reason: string): void {
+    this.state.skipped.push({ index, reason });
+  }
+
+  push(native: Native): VelEvent[] {
+    const index = this.#index++;
+    if (this.#done) {
+      this.skip(index, 'event after the end of the stream');
+      return [];
+    }
+    try {
+      this.map(native, index);
+    } catch (error) {
+      this.skip(index, `malformed event: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return this.writer.take();
+  }
+
+  finish(): VelEvent[] {
+    if (this.#done) return [];
+    this.#done = true;
+    try {
+      this.beforeFinish();
+    } catch (error) {
+      this.skip(this.#index, `could not flush at finish: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (this.#ownsWriter) {
+      this.writer.finish(this.state.finishReason ?? 'other', { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
+    } else {
+      this.writer.finishStep();
+    }
+    return this.writer.take();
+  }
+
+  abort(reason = 'aborted'): VelEvent[] {
+    if (this.#done) return [];
+    this.#done = true;
+    if (this.#ownsWriter) this.writer.abort(reason, { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
+    return this.writer.take();
+  }
+}
+
+/** Reads a property of an unknown value without trusting its shape. */
+export function prop(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** A string property, or undefined. */
+export function str(value: unknown, key: string): string | undefined {
+  const v = prop(value, key);
+  return typeof v === 'string' ? v : undefined;
+}

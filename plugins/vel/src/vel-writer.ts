@@ -1,0 +1,324 @@
+// Why this file exists: every translator must keep the same stream invariants (DESIGN.md §5) —
+// one start, balanced steps and blocks, one input and one output per tool, the abort order. The
+// writer enforces them by construction, so a translator only maps native events to writer calls.
+import type { Usage, VelEvent } from '@sluice/core';
+
+/** The finish reasons of the Vel protocol (AI SDK `FinishReason`). */
+export type VelFinishReason = 'stop' | 'length' | 'content-filter' | 'tool-calls' | 'error' | 'other';
+
+/** What `finish.messageMetadata` carries. */
+export interface VelMessageMetadata {
+  usage?: Usage;
+  model?: string;
+  responseId?: string;
+}
+
+/** Options of {@link VelWriter}. */
+export interface VelWriterOptions {
+  /** Prefix of every text/reasoning id (and of synthesized tool call ids), so parallel streams never collide. */
+  idPrefix: string;
+  /** `start.messageId`. */
+  messageId?: string;
+  /** Emit `start`/`finish` (default). A run stream composing several calls turns this off for its steps. */
+  frame?: boolean;
+}
+
+interface ToolState {
+  toolName: string;
+  providerExecuted: boolean;
+  dynamic: boolean;
+  /** `tool-input-start` sent, input not yet available. */
+  inputOpen: boolean;
+  inputText: string;
+  /** Input available; an output is owed when the tool is executed (provider or run). */
+  awaitingOutput: boolean;
+  done: boolean;
+}
+
+/** Builds a valid Vel stream incrementally. Methods append to the current batch; {@link VelWriter.take} returns it. */
+export class VelWriter {
+  readonly #prefix: string;
+  readonly #messageId: string | undefined;
+  readonly #frame: boolean;
+  #batch: VelEvent[] = [];
+  #started = false;
+  #inStep = false;
+  #finished = false;
+  readonly #openText = new Map<string, string>();
+  readonly #openReasoning = new Map<string, string>();
+  readonly #tools = new Map<string, ToolState>();
+  readonly #usedIds = new Set<string>();
+  #seq = 0;
+
+  constructor(options: VelWriterOptions) {
+    this.#prefix = options.idPrefix;
+    this.#messageId = options.messageId;
+    this.#frame = options.frame ?? true;
+  }
+
+  /** True once `finish` (or the end of a frameless stream) was written: later calls write nothing. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** True while a step is open. */
+  get inStep(): boolean {
+    return this.#inStep;
+  }
+
+  /** Returns the events written since the last call. */
+  take(): VelEvent[] {
+    const batch = this.#batch;
+    this.#batch = [];
+    return batch;
+  }
+
+  /** A fresh namespaced id (for sources, synthesized tool call ids). */
+  nextId(kind: string): string {
+    return `${this.#prefix}-${kind}-${++this.#seq}`;
+  }
+
+  start(): void {
+    if (this.#started || this.#finished) return;
+    this.#started = true;
+    if (this.#frame) this.#batch.push(this.#messageId ? { type: 'start', messageId: this.#messageId } : { type: 'start' });
+  }
+
+  startStep(): void {
+    if (this.#finished) return;
+    this.start();
+    if (this.#inStep) return;
+    this.#inStep = true;
+    this.#batch.push({ type: 'start-step' });
+  }
+
+  /** A block id unique in this stream: the native key, namespaced; reused keys get a suffix. */
+  #blockId(kind: 't' | 'r', key: string): string {
+    let id = `${this.#prefix}-${kind}-${key}`;
+    if (this.#usedIds.has(id)) id = `${id}-${++this.#seq}`;
+    this.#usedIds.add(id);
+    return id;
+  }
+
+  textDelta(key: string, delta: string): void {
+    if (this.#finished || delta === '') return;
+    this.startStep();
+    let id = this.#openText.get(key);
+    if (id === undefined) {
+      id = this.#blockId('t', key);
+      this.#openText.set(key, id);
+      this.#batch.push({ type: 'text-start', id });
+    }
+    this.#batch.push({ type: 'text-delta', id, delta });
+  }
+
+  textEnd(key: string): void {
+    const id = this.#openText.get(key);
+    if (id === undefined) return;
+    this.#openText.delete(key);
+    this.#batch.push({ type: 'text-end', id });
+  }
+
+  /** Opens a reasoning block even before any delta (a block may carry only a signature or a redacted summary). */
+  reasoningStart(key: string): void {
+    if (this.#finished || this.#openReasoning.has(key)) return;
+    this.startStep();
+    const id = this.#blockId('r', key);
+    this.#openReasoning.set(key, id);
+    this.#batch.push({ type: 'reasoning-start', id });
+  }
+
+  reasoningDelta(key: string, delta: string): void {
+    if (this.#finished || delta === '') return;
+    this.reasoningStart(key);
+    this.#batch.push({ type: 'reasoning-delta', id: this.#openReasoning.get(key)!, delta });
+  }
+
+  reasoningEnd(key: string): void {
+    const id = this.#openReasoning.get(key);
+    if (id === undefined) return;
+    this.#openReasoning.delete(key);
+    this.#batch.push({ type: 'reasoning-end', id });
+  }
+
+  /** Whether a tool call id is known to this stream. */
+  hasTool(toolCallId: string): boolean {
+    return this.#tools.has(toolCallId);
+  }
+
+  /** The arguments text accumulated from `tool-input-delta`s. */
+  toolInputText(toolCallId: string): string {
+    return this.#tools.get(toolCallId)?.inputText ?? '';
+  }
+
+  toolInputStart(toolCallId: string, toolName: string, options: { providerExecuted?: boolean; dynamic?: boolean } = {}): void {
+    if (this.#finished || this.#tools.has(toolCallId)) return;
+    this.startStep();
+    this.#tools.set(toolCallId, { toolName, providerExecuted: options.providerExecuted ?? false, dynamic: options.dynamic ?? false, inputOpen: true, inputText: '', awaitingOutput: false, done: false });
+    this.#batch.push({ type: 'tool-input-start', toolCallId, toolName, ...(options.providerExecuted ? { providerExecuted: true } : {}), ...(options.dynamic ? { dynamic: true } : {}) });
+  }
+
+  toolInputDelta(toolCallId: string, delta: string): void {
+    const tool = this.#tools.get(toolCallId);
+    if (this.#finished || !tool?.inputOpen || delta === '') return;
+    tool.inputText += delta;
+    this.#batch.push({ type: 'tool-input-delta', toolCallId, inputTextDelta: delta });
+  }
+
+  /**
+   * The complete input. `expectOutput`: the tool is executed within this stream (provider-executed
+   * tools, or every tool of an Agents run), so exactly one output or output error will follow.
+   */
+  toolInputAvailable(toolCallId: string, toolName: string, input: unknown, options: { providerExecuted?: boolean; dynamic?: boolean; expectOutput?: boolean } = {}): void {
+    if (this.#finished) return;
+    let tool = this.#tools.get(toolCallId);
+    if (tool && !tool.inputOpen) return; // the input was already settled
+    if (!tool) {
+      this.startStep();
+      tool = { toolName, providerExecuted: options.providerExecuted ?? false, dynamic: options.dynamic ?? false, inputOpen: false, inputText: '', awaitingOutput: false, done: false };
+      this.#tools.set(toolCallId, tool);
+    }
+    tool.inputOpen = false;
+    tool.awaitingOutput = options.expectOutput ?? tool.providerExecuted;
+    tool.done = !tool.awaitingOutput;
+    this.#batch.push({
+      type: 'tool-input-available',
+      toolCallId,
+      toolName: tool.toolName,
+      input,
+      ...(tool.providerExecuted ? { providerExecuted: true } : {}),
+      ...(tool.dynamic ? { dynamic: true } : {}),
+    });
+  }
+
+  /** The input as JSON text: parsed into `tool-input-available`, or `tool-input-error` when it is not JSON. */
+  toolInputFromText(toolCallId: string, toolName: string, text: string, options: { providerExecuted?: boolean; dynamic?: boolean; expectOutput?: boolean } = {}): void {
+    const source = text.trim() === '' ? '{}' : text;
+    let input: unknown;
+    try {
+      input = JSON.parse(source);
+    } catch (error) {
+      this.toolInputError(toolCallId, toolName, text, `invalid tool input JSON: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.toolInputAvailable(toolCallId, toolName, input, options);
+  }
+
+  toolInputError(toolCallId: string, toolName: string, input: unknown, errorText: string): void {
+    if (this.#finished) return;
+    let tool = this.#tools.get(toolCallId);
+    if (tool && !tool.inputOpen) return;
+    if (!tool) {
+      this.startStep();
+      tool = { toolName, providerExecuted: false, dynamic: false, inputOpen: false, inputText: '', awaitingOutput: false, done: true };
+      this.#tools.set(toolCallId, tool);
+    }
+    tool.inputOpen = false;
+    tool.awaitingOutput = false;
+    tool.done = true;
+    this.#batch.push({ type: 'tool-input-error', toolCallId, toolName: tool.toolName, input, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}) });
+  }
+
+  /** Whether the tool's input is complete and it still owes an output. */
+  awaitingOutput(toolCallId: string): boolean {
+    return this.#tools.get(toolCallId)?.awaitingOutput ?? false;
+  }
+
+  toolOutput(toolCallId: string, output: unknown): void {
+    const tool = this.#tools.get(toolCallId);
+    if (this.#finished || !tool?.awaitingOutput) return;
+    tool.awaitingOutput = false;
+    tool.done = true;
+    this.#batch.push({ type: 'tool-output-available', toolCallId, output, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
+  }
+
+  toolOutputError(toolCallId: string, errorText: string): void {
+    const tool = this.#tools.get(toolCallId);
+    if (this.#finished || !tool?.awaitingOutput) return;
+    tool.awaitingOutput = false;
+    tool.done = true;
+    this.#batch.push({ type: 'tool-output-error', toolCallId, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
+  }
+
+  sourceUrl(url: string, title?: string, sourceId?: string): void {
+    if (this.#finished) return;
+    this.startStep();
+    this.#batch.push({ type: 'source-url', sourceId: sourceId ?? this.nextId('src'), url, ...(title ? { title } : {}) });
+  }
+
+  sourceDocument(mediaType: string, title: string, filename?: string, sourceId?: string): void {
+    if (this.#finished) return;
+    this.startStep();
+    this.#batch.push({ type: 'source-document', sourceId: sourceId ?? this.nextId('src'), mediaType, title, ...(filename ? { filename } : {}) });
+  }
+
+  file(url: string, mediaType: string): void {
+    if (this.#finished) return;
+    this.startStep();
+    this.#batch.push({ type: 'file', url, mediaType });
+  }
+
+  error(errorText: string): void {
+    if (this.#finished) return;
+    this.start();
+    this.#batch.push({ type: 'error', errorText: errorText || 'unknown error' });
+  }
+
+  /** Closes open text and reasoning blocks and fails tool inputs that never completed. */
+  #closeBlocks(): void {
+    for (const id of this.#openText.values()) this.#batch.push({ type: 'text-end', id });
+    this.#openText.clear();
+    for (const id of this.#openReasoning.values()) this.#batch.push({ type: 'reasoning-end', id });
+    this.#openReasoning.clear();
+    for (const [toolCallId, tool] of this.#tools) {
+      if (tool.inputOpen) this.toolInputError(toolCallId, tool.toolName, tool.inputText, 'the stream ended before the tool input was complete');
+    }
+  }
+
+  /** Ends the current step (closing its blocks). Tools still owing an output keep waiting (a run's tool runs after its step). */
+  finishStep(): void {
+    if (this.#finished || !this.#inStep) return;
+    this.#closeBlocks();
+    this.#inStep = false;
+    this.#batch.push({ type: 'finish-step' });
+  }
+
+  /** Ends the stream: open blocks closed, owed outputs failed, `finish` with reason and metadata. */
+  finish(finishReason: VelFinishReason | undefined, metadata: VelMessageMetadata = {}): void {
+    if (this.#finished) return;
+    this.start();
+    this.#closeBlocks();
+    for (const [toolCallId, tool] of this.#tools) if (tool.awaitingOutput) this.toolOutputError(toolCallId, 'the stream ended before the tool result arrived');
+    this.finishStep();
+    this.#finished = true;
+    if (!this.#frame) return;
+    const messageMetadata = compactMetadata(metadata);
+    this.#batch.push({ type: 'finish', ...(finishReason ? { finishReason } : {}), ...(messageMetadata ? { messageMetadata } : {}) });
+  }
+
+  /** Abort order: close open blocks → `tool-output-error` for open tools → `finish-step` → `abort` → `finish`. */
+  abort(reason: string, metadata: VelMessageMetadata = {}): void {
+    if (this.#finished) return;
+    this.start();
+    this.#closeBlocks();
+    for (const [toolCallId, tool] of this.#tools) if (tool.awaitingOutput) this.toolOutputError(toolCallId, `aborted: ${reason}`);
+    this.finishStep();
+    this.#finished = true;
+    if (!this.#frame) return;
+    this.#batch.push({ type: 'abort', reason });
+    const messageMetadata = compactMetadata(metadata);
+    this.#batch.push({ type: 'finish', finishReason: 'other', ...(messageMetadata ? { messageMetadata } : {}) });
+  }
+}
+
+function compactMetadata(metadata: VelMessageMetadata): VelMessageMetadata | undefined {
+  const out: VelMessageMetadata = {};
+  if (metadata.usage) {
+    const usage: Partial<Usage> = {};
+    for (const [key, value] of Object.entries(metadata.usage)) if (typeof value === 'number') (usage as Record<string, number>)[key] = value;
+    out.usage = usage as Usage;
+  }
+  if (metadata.model) out.model = metadata.model;
+  if (metadata.responseId) out.responseId = metadata.responseId;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
