@@ -39,5 +39,6 @@ const TABLE: Record<string, VelFinishReason> = {
 /** A provider finish/stop reason → the Vel finish reason (`other` for anything unknown). */
 export function toVelFinishReason(reason: string | null | undefined): VelFinishReason | undefined {
   if (reason === null || reason === undefined || reason === '') return undefined;
-  return TABLE[reason] ?? 'other';
+  // Own keys only: `toString`, `constructor` or `__proto__` from a hostile stream must not read the prototype.
+  return Object.hasOwn(TABLE, reason) ? TABLE[reason] : 'other';
 }

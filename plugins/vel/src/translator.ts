@@ -28,6 +28,8 @@ export interface VelTranslator<Native = unknown> {
   finish(): VelEvent[];
   /** Ends the stream in the abort order. With a shared writer, the owner aborts instead. */
   abort(reason?: string): VelEvent[];
+  /** Ends the stream after a failure: an `error` chunk, then the usual closing with finish reason `error`. */
+  fail(errorText: string): VelEvent[];
   readonly state: TranslatorState;
 }
 
@@ -42,6 +44,8 @@ export interface TranslatorOptions {
    * translator then frames nothing and `finish()` ends only its step.
    */
   writer?: VelWriter;
+  /** For an owned writer: every tool call is executed within this stream (see `VelWriterOptions.toolsExecuted`). */
+  toolsExecuted?: boolean;
 }
 
 /** A random id prefix: parallel calls and graph nodes never share ids. */
@@ -56,10 +60,13 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   readonly state: TranslatorState = { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: [] };
   #index = 0;
   #done = false;
+  #settled = false;
 
   constructor(options: TranslatorOptions = {}) {
     this.#ownsWriter = options.writer === undefined;
-    this.writer = options.writer ?? new VelWriter({ idPrefix: options.idPrefix ?? randomIdPrefix(), ...(options.messageId ? { messageId: options.messageId } : {}) });
+    this.writer =
+      options.writer ??
+      new VelWriter({ idPrefix: options.idPrefix ?? randomIdPrefix(), ...(options.messageId ? { messageId: options.messageId } : {}), ...(options.toolsExecuted ? { toolsExecuted: true } : {}) });
     if (this.#ownsWriter) this.writer.start();
   }
 
@@ -74,33 +81,55 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   }
 
   push(native: Native): VelEvent[] {
+    this.feed(native);
+    return this.writer.take();
+  }
+
+  /**
+   * For composition: maps one native event into the (shared) writer without taking the batch —
+   * the owner of the writer takes it. Never throws.
+   */
+  feed(native: Native): void {
     const index = this.#index++;
     if (this.#done) {
       this.skip(index, 'event after the end of the stream');
-      return [];
+      return;
     }
     try {
       this.map(native, index);
     } catch (error) {
       this.skip(index, `malformed event: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return this.writer.take();
   }
 
-  finish(): VelEvent[] {
-    if (this.#done) return [];
-    this.#done = true;
+  /** For composition: flushes what the translator buffers (pending tool calls) into the writer, once. */
+  settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
     try {
       this.beforeFinish();
     } catch (error) {
       this.skip(this.#index, `could not flush at finish: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  finish(): VelEvent[] {
+    if (this.#done) return [];
+    this.settle();
+    this.#done = true;
     if (this.#ownsWriter) {
       this.writer.finish(this.state.finishReason ?? 'other', { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
     } else {
       this.writer.finishStep();
     }
     return this.writer.take();
+  }
+
+  fail(errorText: string): VelEvent[] {
+    if (this.#done) return [];
+    this.writer.error(errorText);
+    this.state.finishReason = 'error';
+    return this.finish();
   }
 
   abort(reason = 'aborted'): VelEvent[] {

@@ -21,6 +21,11 @@ export interface VelWriterOptions {
   messageId?: string;
   /** Emit `start`/`finish` (default). A run stream composing several calls turns this off for its steps. */
   frame?: boolean;
+  /**
+   * Every tool call in this stream is executed within it (an Agents SDK run executes the model's
+   * function calls and streams their outputs), so each owes an output. Default: only provider-executed tools.
+   */
+  toolsExecuted?: boolean;
 }
 
 interface ToolState {
@@ -40,6 +45,7 @@ export class VelWriter {
   readonly #prefix: string;
   readonly #messageId: string | undefined;
   readonly #frame: boolean;
+  readonly #toolsExecuted: boolean;
   #batch: VelEvent[] = [];
   #started = false;
   #inStep = false;
@@ -54,6 +60,7 @@ export class VelWriter {
     this.#prefix = options.idPrefix;
     this.#messageId = options.messageId;
     this.#frame = options.frame ?? true;
+    this.#toolsExecuted = options.toolsExecuted ?? false;
   }
 
   /** True once `finish` (or the end of a frameless stream) was written: later calls write nothing. */
@@ -179,7 +186,7 @@ export class VelWriter {
       this.#tools.set(toolCallId, tool);
     }
     tool.inputOpen = false;
-    tool.awaitingOutput = options.expectOutput ?? tool.providerExecuted;
+    tool.awaitingOutput = options.expectOutput ?? (tool.providerExecuted || this.#toolsExecuted);
     tool.done = !tool.awaitingOutput;
     this.#batch.push({
       type: 'tool-input-available',
@@ -256,6 +263,13 @@ export class VelWriter {
     if (this.#finished) return;
     this.startStep();
     this.#batch.push({ type: 'file', url, mediaType });
+  }
+
+  /** A custom `data-<name>` part (e.g. `data-agent` when an Agents run hands off). */
+  data(name: string, data: unknown, id?: string): void {
+    if (this.#finished) return;
+    this.start();
+    this.#batch.push({ type: `data-${name}`, data, ...(id ? { id } : {}) } as VelEvent);
   }
 
   error(errorText: string): void {

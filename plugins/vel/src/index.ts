@@ -1,0 +1,20 @@
+// Why this file exists: the public surface of @sluice/plugin-vel.
+export { vel, VEL_STAGE } from './plugin.ts';
+export type { VelListener, VelPlugin, VelPluginOptions } from './plugin.ts';
+export { velStreamFromRun } from './run-stream.ts';
+export type { RunStreamOptions } from './run-stream.ts';
+export { createVelResponse, toSSE, VEL_STREAM_HEADERS } from './sse.ts';
+export { validateVelStream } from './validate-vel-stream.ts';
+export type { VelStreamValidation } from './validate-vel-stream.ts';
+export { VelWriter } from './vel-writer.ts';
+export type { VelFinishReason, VelMessageMetadata, VelWriterOptions } from './vel-writer.ts';
+export { BaseTranslator, randomIdPrefix } from './translator.ts';
+export type { SkippedEvent, TranslatorOptions, TranslatorState, VelTranslator } from './translator.ts';
+export { toVelFinishReason } from './finish-reasons.ts';
+export { createOpenAIChatTranslator, OpenAIChatTranslator } from './translators/openai-chat-translator.ts';
+export { createOpenAIResponsesTranslator, OpenAIResponsesTranslator } from './translators/openai-responses-translator.ts';
+export { AnthropicMessagesTranslator, createAnthropicMessagesTranslator } from './translators/anthropic-messages-translator.ts';
+export { createGeminiTranslator, GeminiTranslator } from './translators/gemini-translator.ts';
+export { AiSdkStreamTranslator, createAiSdkStreamTranslator } from './translators/ai-sdk-stream-translator.ts';
+export { AgentsModelTranslator, createAgentsModelTranslator } from './translators/agents-model-translator.ts';
+export { AgentsRunTranslator, createAgentsRunTranslator } from './translators/agents-run-translator.ts';

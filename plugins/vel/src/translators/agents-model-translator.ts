@@ -1,0 +1,82 @@
+// Why this file exists: an Agents SDK model stream carries the provider's raw events (`type:
+// 'model'`) beside its own summaries (`output_text_delta`, `response_done`). The raw events are the
+// complete truth (reasoning, tool-call deltas), so they are translated by the provider's translator;
+// the summaries are used only for models that do not expose raw events.
+import { usageFromAgents } from '@sluice/core';
+import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { OpenAIChatTranslator } from './openai-chat-translator.ts';
+import { OpenAIResponsesTranslator } from './openai-responses-translator.ts';
+
+type Inner = OpenAIChatTranslator | OpenAIResponsesTranslator;
+
+function innerFor(source: unknown, raw: unknown, options: TranslatorOptions): Inner | undefined {
+  const type = str(raw, 'type');
+  if (source === 'openai-responses' || (type !== undefined && (type.startsWith('response.') || type === 'error'))) return new OpenAIResponsesTranslator(options);
+  if (source === 'openai-chat-completions' || str(raw, 'object') === 'chat.completion.chunk' || Array.isArray(prop(raw, 'choices'))) return new OpenAIChatTranslator(options);
+  return undefined;
+}
+
+/** Translates one Agents SDK model call's stream events (`StreamEvent` of `@openai/agents`). */
+export class AgentsModelTranslator extends BaseTranslator<unknown> {
+  readonly #options: TranslatorOptions;
+  #inner: Inner | undefined;
+  #done: unknown;
+
+  constructor(options: TranslatorOptions = {}) {
+    super(options);
+    this.#options = options;
+  }
+
+  protected map(event: unknown, index: number): void {
+    switch (str(event, 'type')) {
+      case 'model': {
+        const raw = prop(event, 'event');
+        this.#inner ??= innerFor(prop(prop(event, 'providerData'), 'rawModelEventSource'), raw, { ...this.#options, writer: this.writer });
+        if (!this.#inner) return this.skip(index, 'raw model event of an unknown provider shape');
+        this.#inner.feed(raw);
+        return;
+      }
+      case 'output_text_delta':
+        // With raw events, the same text arrives in them; only models without raw events need this.
+        if (!this.#inner) this.writer.textDelta(str(event, 'itemId') ?? '0', str(event, 'delta') ?? '');
+        return;
+      case 'response_started':
+        this.writer.startStep();
+        return;
+      case 'response_done':
+        this.#done = prop(event, 'response');
+        return;
+      default:
+        this.skip(index, `unknown model stream event type ${JSON.stringify(str(event, 'type'))}`);
+    }
+  }
+
+  protected override beforeFinish(): void {
+    const done = this.#done;
+    if (this.#inner) {
+      this.#inner.settle();
+      Object.assign(this.state, { usage: this.#inner.state.usage, finishReason: this.#inner.state.finishReason, responseId: this.#inner.state.responseId, model: this.#inner.state.model });
+      this.state.skipped.push(...this.#inner.state.skipped);
+    } else if (done !== undefined) {
+      // No raw events: tool calls and usage come from the summary.
+      let toolCalls = 0;
+      for (const item of (prop(done, 'output') as unknown[] | undefined) ?? []) {
+        if (str(item, 'type') !== 'function_call') continue;
+        toolCalls++;
+        const callId = str(item, 'callId') ?? this.writer.nextId('call');
+        if (!this.writer.hasTool(callId)) this.writer.toolInputFromText(callId, str(item, 'name') ?? 'unknown', str(item, 'arguments') ?? '{}');
+      }
+      this.state.finishReason = toolCalls > 0 ? 'tool-calls' : 'stop';
+    }
+    if (done !== undefined) {
+      this.state.responseId ??= str(done, 'id');
+      this.state.usage ??= usageFromAgents(prop(done, 'usage'));
+      this.state.model ??= str(prop(done, 'providerData'), 'model');
+    }
+  }
+}
+
+/** A translator for one Agents SDK model call stream. */
+export function createAgentsModelTranslator(options?: TranslatorOptions): VelTranslator {
+  return new AgentsModelTranslator(options);
+}
