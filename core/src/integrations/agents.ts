@@ -58,6 +58,14 @@ function completionOf(response: ModelResponse | DoneResponse, api: AgentsModelPr
   };
 }
 
+/** The model named by a raw provider event (a chat chunk's `model`, a Responses event's `response.model`). */
+function modelOf(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as { model?: unknown; response?: { model?: unknown } };
+  const model = r.model ?? r.response?.model;
+  return typeof model === 'string' && model !== '' ? model : undefined;
+}
+
 class SluiceAgentsModel implements Model {
   readonly #sluice: Pipeline;
   readonly #slot: ModelSlot;
@@ -83,7 +91,11 @@ class SluiceAgentsModel implements Model {
       estimatedCostUsd: this.#options.estimateCostUsd?.(this.#slot, request),
       signal: request.signal,
       request,
-      attributes: this.#options.attributes?.(this.#slot, request),
+      attributes: {
+        // Where the request goes without relay settings (telemetry reads it as server.address).
+        ...(this.#options.client ? { 'sluice.server.url': this.#options.client.baseURL } : {}),
+        ...this.#options.attributes?.(this.#slot, request),
+      },
     });
   }
 
@@ -112,14 +124,19 @@ class SluiceAgentsModel implements Model {
     const active = await this.#start(request, true);
     let ended = false;
     let done: DoneResponse | undefined;
+    let responseModel: string | undefined;
     try {
       for await (const event of this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })) {
         active.event(event);
         if (event.type === 'response_done') done = event.response;
+        else if (event.type === 'model' && responseModel === undefined) responseModel = modelOf(event.event);
         yield event;
       }
       ended = true;
-      if (done) active.complete(completionOf(done, this.#api));
+      if (done) {
+        const info = completionOf(done, this.#api);
+        active.complete({ ...info, responseModel: info.responseModel ?? responseModel });
+      }
       else active.fail(new Error('the model stream ended without a response_done event'));
     } catch (error) {
       ended = true;

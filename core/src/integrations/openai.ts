@@ -213,7 +213,8 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
         estimatedCostUsd: options.estimateCostUsd?.(api, body),
         signal: requestOptions?.signal,
         request: body,
-        attributes: options.attributes?.(),
+        // Where the request goes without relay settings (telemetry reads it as server.address).
+        attributes: { 'sluice.server.url': client.baseURL, ...options.attributes?.() },
       });
       try {
         const relay = active.allow.relay;
