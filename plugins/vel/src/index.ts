@@ -1,7 +1,7 @@
 // Why this file exists: the public surface of @sluice/plugin-vel.
 export { vel, VEL_STAGE } from './plugin.ts';
 export type { VelListener, VelPlugin, VelPluginOptions } from './plugin.ts';
-export { velStreamFromRun } from './run-stream.ts';
+export { velStreamFromRun, velStreamFromStreamText } from './run-stream.ts';
 export type { RunStreamOptions } from './run-stream.ts';
 export { createVelResponse, toSSE, VEL_STREAM_HEADERS } from './sse.ts';
 export { validateVelStream } from './validate-vel-stream.ts';
@@ -18,3 +18,4 @@ export { createGeminiTranslator, GeminiTranslator } from './translators/gemini-t
 export { AiSdkStreamTranslator, createAiSdkStreamTranslator } from './translators/ai-sdk-stream-translator.ts';
 export { AgentsModelTranslator, createAgentsModelTranslator } from './translators/agents-model-translator.ts';
 export { AgentsRunTranslator, createAgentsRunTranslator } from './translators/agents-run-translator.ts';
+export { AiSdkTextStreamTranslator, createAiSdkTextStreamTranslator } from './translators/ai-sdk-text-stream-translator.ts';

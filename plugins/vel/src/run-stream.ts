@@ -3,6 +3,8 @@
 import type { VelEvent } from '@sluice/core';
 import type { TranslatorOptions } from './translator.ts';
 import { AgentsRunTranslator } from './translators/agents-run-translator.ts';
+import { AiSdkTextStreamTranslator } from './translators/ai-sdk-text-stream-translator.ts';
+import type { BaseTranslator } from './translator.ts';
 
 /** Options of {@link velStreamFromRun}. */
 export interface RunStreamOptions extends Omit<TranslatorOptions, 'writer'> {
@@ -18,8 +20,23 @@ export interface RunStreamOptions extends Omit<TranslatorOptions, 'writer'> {
  * const result = await runner.run(agent, input, { stream: true });
  * return createVelResponse(velStreamFromRun(result));
  */
-export async function* velStreamFromRun(run: AsyncIterable<unknown>, options: RunStreamOptions = {}): AsyncGenerator<VelEvent> {
-  const translator = new AgentsRunTranslator(options);
+export function velStreamFromRun(run: AsyncIterable<unknown>, options: RunStreamOptions = {}): AsyncGenerator<VelEvent> {
+  return translateRun(run, new AgentsRunTranslator(options), options.signal);
+}
+
+/**
+ * Turns a `streamText` run (its `fullStream`) into one Vel stream: a step per model call, outputs
+ * of the executed tools, usage of the whole run.
+ *
+ * @example
+ * const result = streamText({ model, tools, prompt, stopWhen: isStepCount(5) });
+ * return createVelResponse(velStreamFromStreamText(result.fullStream));
+ */
+export function velStreamFromStreamText(fullStream: AsyncIterable<unknown>, options: RunStreamOptions = {}): AsyncGenerator<VelEvent> {
+  return translateRun(fullStream, new AiSdkTextStreamTranslator(options), options.signal);
+}
+
+async function* translateRun(run: AsyncIterable<unknown>, translator: BaseTranslator<unknown>, signal: AbortSignal | undefined): AsyncGenerator<VelEvent> {
   let failure: unknown;
   let ended = false;
   try {
@@ -31,7 +48,7 @@ export async function* velStreamFromRun(run: AsyncIterable<unknown>, options: Ru
   } finally {
     if (!ended) translator.abort('consumer stopped reading');
   }
-  if (options.signal?.aborted) yield* translator.abort(typeof options.signal.reason === 'string' ? options.signal.reason : 'aborted');
+  if (signal?.aborted) yield* translator.abort(typeof signal.reason === 'string' ? signal.reason : 'aborted');
   else if (failure !== undefined) yield* translator.fail(failure instanceof Error ? failure.message : String(failure));
   else yield* translator.finish();
 }

@@ -4,7 +4,7 @@ import { createPipeline, type SluicePlugin, type VelEvent } from '@sluice/core';
 import { createModelProvider } from '@sluice/core/agents';
 import { createSluiceModel } from '@sluice/core/ai-sdk';
 import { wrapOpenAI } from '@sluice/core/openai';
-import { createVelResponse, vel, velStreamFromRun, VEL_STREAM_HEADERS } from '@sluice/plugin-vel';
+import { createVelResponse, vel, velStreamFromRun, velStreamFromStreamText, VEL_STREAM_HEADERS } from '@sluice/plugin-vel';
 import { isStepCount, readUIMessageStream, streamText, tool, type UIMessage } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -178,5 +178,27 @@ describe('AI SDK multi-step with tools', () => {
     const summaries = [...byCall.values()].map(summarize);
     expect(summaries.map((s) => s.toolInputs.map((t) => t.toolName))).toEqual([['get_weather'], ['get_time'], []]);
     for (const events of byCall.values()) await assertValidVelStream(events);
+  });
+});
+
+describe('velStreamFromStreamText', () => {
+  it('a multi-step streamText run is one valid message with both tool outputs and the summed usage', async () => {
+    const model = createSluiceModel(createPipeline(), { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server.baseURL, apiKey: 'k' }).chat('gpt-fake') });
+    const tools = {
+      get_weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `Sunny in ${city}` }),
+      get_time: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `14:05 in ${city}` }),
+    };
+    const result = streamText({ model, prompt: 'Weather?', tools, stopWhen: isStepCount(5) });
+    const events: VelEvent[] = [];
+    for await (const event of velStreamFromStreamText(result.fullStream)) events.push(event);
+    await assertValidVelStream(events);
+    expect(events.filter((e) => e.type === 'start-step')).toHaveLength(3);
+    const message = await toUIMessage(events);
+    expect(uiMessageText(message)).toBe(FINAL_TEXT);
+    expect((message?.parts ?? []).filter((p) => p.type.startsWith('tool-'))).toMatchObject([
+      { type: 'tool-get_weather', state: 'output-available', output: 'Sunny in Paris' },
+      { type: 'tool-get_time', state: 'output-available', output: '14:05 in Paris' },
+    ]);
+    expect(summarize(events).usage).toMatchObject({ inputTokens: 63, outputTokens: 27 });
   });
 });

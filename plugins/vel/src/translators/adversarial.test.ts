@@ -9,6 +9,7 @@ import { validateVelStream } from '../validate-vel-stream.ts';
 import { AgentsModelTranslator } from './agents-model-translator.ts';
 import { AgentsRunTranslator } from './agents-run-translator.ts';
 import { AiSdkStreamTranslator } from './ai-sdk-stream-translator.ts';
+import { AiSdkTextStreamTranslator } from './ai-sdk-text-stream-translator.ts';
 import { AnthropicMessagesTranslator } from './anthropic-messages-translator.ts';
 import { GeminiTranslator } from './gemini-translator.ts';
 import { OpenAIChatTranslator } from './openai-chat-translator.ts';
@@ -34,6 +35,23 @@ const AI_SDK_PARTS: unknown[] = [
   { type: 'finish', finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage: { inputTokens: { total: 5 }, outputTokens: { total: 3 } } },
 ];
 
+const TEXT_STREAM_PARTS: unknown[] = [
+  { type: 'start' },
+  { type: 'start-step', request: {}, warnings: [] },
+  { type: 'text-start', id: 't1' },
+  { type: 'text-delta', id: 't1', text: 'Checking' },
+  { type: 'text-end', id: 't1' },
+  { type: 'tool-input-start', id: 'call_1', toolName: 'get_weather' },
+  { type: 'tool-input-delta', id: 'call_1', delta: '{"city":"Paris"}' },
+  { type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' } },
+  { type: 'finish-step', response: { id: 'r1', modelId: 'm' }, usage: {}, finishReason: 'tool-calls' },
+  { type: 'tool-result', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' }, output: 'Sunny' },
+  { type: 'start-step', request: {}, warnings: [] },
+  { type: 'text-delta', id: 't2', text: 'Sunny.' },
+  { type: 'finish-step', response: { id: 'r2', modelId: 'm' }, usage: {}, finishReason: 'stop' },
+  { type: 'finish', finishReason: 'stop', totalUsage: { inputTokens: 5, outputTokens: 3, totalTokens: 8 } },
+];
+
 const responsesEvents = () => readFixture('openai-responses', fixtureFiles('openai-responses')[0]!);
 
 interface Subject {
@@ -51,6 +69,7 @@ const SUBJECTS: Subject[] = [
   { name: 'AnthropicMessagesTranslator', create: () => new AnthropicMessagesTranslator(), streams: fromFamily('anthropic') },
   { name: 'GeminiTranslator', create: () => new GeminiTranslator(), streams: fromFamily('google') },
   { name: 'AiSdkStreamTranslator', create: () => new AiSdkStreamTranslator(), streams: () => [AI_SDK_PARTS] },
+  { name: 'AiSdkTextStreamTranslator', create: () => new AiSdkTextStreamTranslator(), streams: () => [TEXT_STREAM_PARTS] },
   {
     name: 'AgentsModelTranslator',
     create: () => new AgentsModelTranslator(),
