@@ -77,6 +77,16 @@ export class SluiceConfigError extends Error {
   }
 }
 
+/** The pipeline is closing or closed: it takes no new model calls. */
+export class SluiceClosedError extends Error {
+  override readonly name = 'SluiceClosedError';
+  readonly code = 'SLUICE_CLOSED';
+
+  constructor() {
+    super('The Sluice pipeline is shutting down and takes no new model calls');
+  }
+}
+
 /** A predictable one-line description of any thrown value (strings, empty errors, unknowns). */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message || error.name || 'Error';

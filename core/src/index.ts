@@ -1,7 +1,9 @@
 // Why this file exists: the public surface of @sluice/core. Integrations live in subpath exports
 // (`@sluice/core/agents`, `/openai`, `/ai-sdk`) so an app loads only the SDK it uses.
 export { createPipeline } from './pipeline.ts';
-export type { CallInit, Pipeline, PipelineOptions, SluicePlugin } from './pipeline.ts';
+export type { CallInit, CloseOptions, Pipeline, PipelineOptions, SluicePlugin } from './pipeline.ts';
+export { installGracefulShutdown } from './graceful-shutdown.ts';
+export type { GracefulShutdownOptions } from './graceful-shutdown.ts';
 export type { SluiceHooks } from './hooks.ts';
 export { ActiveCall, abortReason } from './active-call.ts';
 export type { CompletionInfo } from './active-call.ts';
@@ -20,7 +22,7 @@ export type {
   StreamEventSource,
   VelEvent,
 } from './model-call.ts';
-export { ExecutionDeniedError, SluiceConfigError, SluicePluginError, describeError } from './errors.ts';
+export { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError, describeError } from './errors.ts';
 export type { DenialKind } from './errors.ts';
 export { redactSecrets, toCallError } from './call-error.ts';
 export { currentScope, withScope } from './scope.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExecutionDeniedError, SluiceConfigError, SluicePluginError } from './errors.ts';
+import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import type { ModelCall, Outcome } from './model-call.ts';
 import { createPipeline, type CallInit, type SluicePlugin } from './pipeline.ts';
 import { currentScope, withScope } from './scope.ts';
@@ -225,5 +225,31 @@ describe('createPipeline', () => {
     release();
     await closing;
     expect(closed).toEqual(['b', 'a']);
+  });
+
+  it('close(): refuses new calls, lets calls in flight finish, aborts the rest after the drain timeout', async () => {
+    const { sluice, outcomes } = reportsOf();
+    const finishing = await sluice.startCall(init);
+    const stuck = await sluice.startCall(init);
+    expect(sluice.activeCalls).toBe(2);
+    const closing = sluice.close({ drainTimeoutMs: 20 });
+    await expect(sluice.startCall(init)).rejects.toBeInstanceOf(SluiceClosedError);
+    finishing.complete({ usage: undefined });
+    await closing;
+    expect(sluice.activeCalls).toBe(0);
+    expect(stuck.call.signal.aborted).toBe(true);
+    expect(outcomes.map((o) => [o.outcome.status, 'reason' in o.outcome ? o.outcome.reason : ''])).toEqual([
+      ['completed', ''],
+      ['aborted', 'the pipeline is shutting down'],
+    ]);
+  });
+
+  it('close() returns as soon as the last call in flight settles', async () => {
+    const { sluice } = reportsOf();
+    const active = await sluice.startCall(init);
+    const closing = sluice.close({ drainTimeoutMs: 60_000 });
+    active.complete({ usage: undefined });
+    await closing; // would hang for a minute if the drain did not notice the last settlement
+    expect(active.settled).toBe(true);
   });
 });

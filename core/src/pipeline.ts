@@ -3,7 +3,7 @@
 // closed), and keeps the reports in flight so `close()` can wait for them.
 import { randomUUID } from 'node:crypto';
 import { ActiveCall, abortReason, type CallSink } from './active-call.ts';
-import { ExecutionDeniedError, SluiceConfigError, SluicePluginError } from './errors.ts';
+import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import { createHooks, type SluiceHooks } from './hooks.ts';
 import { redactSecrets, toCallError } from './call-error.ts';
 import type {
@@ -70,8 +70,20 @@ export interface Pipeline {
   startCall(init: CallInit): Promise<ActiveCall>;
   /** Resolves when every report started so far has been handled by all `onReport` taps. */
   idle(): Promise<void>;
-  /** Waits for pending reports, then closes plugins (last registered first). Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: new calls are refused (`SluiceClosedError`), calls in flight get
+   * `drainTimeoutMs` (default 10 s) to finish and are then aborted (reported `aborted`), pending
+   * reports are awaited, and plugins are closed last-first (flushing their outboxes). Idempotent.
+   */
+  close(options?: CloseOptions): Promise<void>;
+  /** Calls allowed and not yet settled. */
+  readonly activeCalls: number;
+}
+
+/** Options of {@link Pipeline.close}. */
+export interface CloseOptions {
+  /** How long calls in flight may take to finish before they are aborted. Default 10,000 ms. */
+  drainTimeoutMs?: number;
 }
 
 const EVENT_SOURCE: Record<CallSource, Record<ModelApi, StreamEventSource>> = {
@@ -100,6 +112,8 @@ class SluicePipeline implements Pipeline, CallSink {
   readonly hooks: SluiceHooks = createHooks();
   readonly #plugins: SluicePlugin[] = [];
   readonly #pending = new Set<Promise<void>>();
+  readonly #active = new Set<ActiveCall>();
+  #drained: (() => void) | undefined;
   readonly #onPluginError: (error: SluicePluginError) => void;
   #closing: Promise<void> | undefined;
 
@@ -141,7 +155,12 @@ class SluicePipeline implements Pipeline, CallSink {
     return withScope(scope, fn);
   }
 
+  get activeCalls(): number {
+    return this.#active.size;
+  }
+
   async startCall(init: CallInit): Promise<ActiveCall> {
+    if (this.#closing) throw new SluiceClosedError();
     const controller = new AbortController();
     const parent = init.signal ?? undefined;
     let forwardAbort: (() => void) | undefined;
@@ -195,7 +214,13 @@ class SluicePipeline implements Pipeline, CallSink {
       if (call.signal.aborted) throw abortError(call.signal);
       if (hooks.onAllow.isUsed()) await hooks.onAllow.promise(call, allow);
       if (call.signal.aborted) throw abortError(call.signal);
-      return new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, release);
+      const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, () => {
+        release();
+        this.#active.delete(active);
+        if (this.#active.size === 0) this.#drained?.();
+      });
+      this.#active.add(active);
+      return active;
     } catch (error) {
       release();
       const timings = { durationMs: performance.now() - call.createdAt };
@@ -227,8 +252,9 @@ class SluicePipeline implements Pipeline, CallSink {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#drain(options.drainTimeoutMs ?? 10_000);
       await this.idle();
       for (const plugin of [...this.#plugins].reverse()) {
         try {
@@ -239,6 +265,19 @@ class SluicePipeline implements Pipeline, CallSink {
       }
     })();
     return this.#closing;
+  }
+
+  /** Waits until no call is in flight or the timeout passes, then aborts what is left. */
+  async #drain(timeoutMs: number): Promise<void> {
+    if (this.#active.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#drained = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const active of [...this.#active]) active.abort('the pipeline is shutting down');
   }
 }
 
