@@ -10,7 +10,7 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4StreamResult,
 } from '@ai-sdk/provider';
-import type { ActiveCall, CompletionInfo } from '../active-call.ts';
+import { abortReason, type ActiveCall, type CompletionInfo } from '../active-call.ts';
 import { SluiceConfigError } from '../errors.ts';
 import { finishReasonFromAiSdk } from '../finish-reason.ts';
 import type { ModelApi, ModelSlot, RelaySettings } from '../model-call.ts';
@@ -103,6 +103,14 @@ function observeStream(result: LanguageModelV4StreamResult, active: ActiveCall):
   const stream = new ReadableStream<LanguageModelV4StreamPart>(
     {
       async pull(controller) {
+        // Once the caller aborted, the consumer gets nothing more, even parts already buffered.
+        if (active.call.signal.aborted) {
+          ended = true;
+          active.abort(abortReason(active.call.signal));
+          reader.cancel().catch(() => undefined);
+          controller.error(active.call.signal.reason);
+          return;
+        }
         let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
         try {
           next = await reader.read();
@@ -114,7 +122,9 @@ function observeStream(result: LanguageModelV4StreamResult, active: ActiveCall):
         }
         if (next.done) {
           ended = true;
-          if (sawError) active.fail(streamError);
+          // A provider may end its stream quietly after an abort: that is an abort, not a completion.
+          if (active.call.signal.aborted && info.finishReason === undefined) active.abort(abortReason(active.call.signal));
+          else if (sawError) active.fail(streamError);
           else active.complete(info);
           controller.close();
           return;
