@@ -2,7 +2,7 @@
 // call waits or is authorized, ended exactly once at its report — plus the GenAI metrics, using
 // only `@opentelemetry/api` (the app's SDK, or none, decides where it goes).
 import { context as otelContext, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
-import { redactSecrets, type ModelCall, type Outcome, type SluicePlugin, type Usage } from '@sluice/core';
+import { redactSecrets, SluiceConfigError, type ModelCall, type Outcome, type SluicePlugin, type Usage } from '@sluice/core';
 import { chatSpanName, genAiNames, SLUICE, type GenAiNames, type SemconvVersion } from './semconv.ts';
 
 const NAME = 'otel';
@@ -89,6 +89,12 @@ function setUsage(span: Span, names: GenAiNames, usage: Usage | undefined): void
  * const sluice = createPipeline({ plugins: [vel(), otel({ recordContent: false })] });
  */
 export function otel(options: OtelPluginOptions = {}): OtelPlugin {
+  if (options.semconv !== undefined && options.semconv !== 'v1.41' && options.semconv !== 'latest') {
+    throw new SluiceConfigError('semconv', `expected "v1.41" or "latest", got ${JSON.stringify(options.semconv)}`);
+  }
+  for (const fn of ['redact', 'parentContext', 'providerName'] as const) {
+    if (options[fn] !== undefined && typeof options[fn] !== 'function') throw new SluiceConfigError(fn, `expected a function, got ${typeof options[fn]}`);
+  }
   const names = genAiNames(options.semconv);
   const tracer = options.tracer ?? trace.getTracer(INSTRUMENTATION);
   const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION);

@@ -1,6 +1,6 @@
 // Why this file exists: `vel()` puts a translator on every model call — it taps `onEvent` first,
 // fills `event.vel` for the plugins after it, and hands each call's Vel events to subscribers.
-import type { ModelCall, SluicePlugin, StreamEventSource, VelEvent } from '@sluice/core';
+import { SluiceConfigError, type ModelCall, type SluicePlugin, type StreamEventSource, type VelEvent } from '@sluice/core';
 import type { TranslatorOptions, VelTranslator } from './translator.ts';
 import { AgentsModelTranslator } from './translators/agents-model-translator.ts';
 import { AiSdkStreamTranslator } from './translators/ai-sdk-stream-translator.ts';
@@ -53,6 +53,9 @@ const SOURCE_OF: Record<ModelCall['source'], (call: ModelCall) => StreamEventSou
  * velPlugin.subscribe((call, events) => ui.send(call.id, events));
  */
 export function vel(options: VelPluginOptions = {}): VelPlugin {
+  if (options.onEvents !== undefined && typeof options.onEvents !== 'function') {
+    throw new SluiceConfigError('onEvents', `expected a function (call, events) => void, got ${typeof options.onEvents}`);
+  }
   const translators = new WeakMap<ModelCall, VelTranslator>();
   const listeners = new Set<VelListener>();
   if (options.onEvents) listeners.add(options.onEvents);
