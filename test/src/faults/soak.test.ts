@@ -27,8 +27,16 @@ const ADMIN_TOKEN = 'soak-admin-token-0123456789abcdef';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-const heapAfterGc = () => {
-  gc();
+/**
+ * Heap after a full collection. undici keeps each request's abort signal in a FinalizationRegistry
+ * until its cleanup callback runs, which happens in a later task: collect, let those callbacks run,
+ * and collect again, or pending finalization looks like growth.
+ */
+const heapAfterGc = async () => {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   gc();
   return process.memoryUsage().heapUsed;
 };
@@ -56,22 +64,24 @@ describe(`soak: ${CALLS} mixed calls through every integration and plugin`, () =
     velaServer.admin.revokeDelegation(revokedId);
 
     const relayKeys = new Set<string>();
-    // Only what the assertions need is kept per call, so the heap measures Sluice, not this test.
-    const outcomes = new Map<string, { kind: Kind; status: Outcome['status']; error: string; executionId: string | undefined; source: string }>();
+    // Only what the assertions need is kept per call (execution id → status), so the heap
+    // measures Sluice, not this test; a wrong status is recorded when it is reported.
+    const STATUS_CODES: Outcome['status'][] = ['completed', 'failed', 'aborted', 'denied'];
+    const statuses = new Map<string, number>();
+    const wrong: string[] = [];
+    let reported = 0;
     const pluginErrors: string[] = [];
     const watcher: SluicePlugin = {
       name: 'soak-watcher',
       apply(hooks) {
         hooks.onAllow.tap('soak-watcher', (_call, allow) => void (allow.relay && relayKeys.add(allow.relay.apiKey)));
         hooks.onReport.tap('soak-watcher', (call, outcome) => {
-          if (outcomes.has(call.id)) throw new Error(`call ${call.id} reported twice`);
-          outcomes.set(call.id, {
-            kind: call.attributes.kind as Kind,
-            status: outcome.status,
-            error: outcome.status === 'failed' ? outcome.error.message : '',
-            executionId: call.decision?.executionId,
-            source: call.source,
-          });
+          reported++;
+          const kind = call.attributes.kind as Kind;
+          const executionId = call.decision?.executionId ?? `(none) ${call.id}`;
+          if (statuses.has(executionId)) wrong.push(`${executionId} reported twice`);
+          statuses.set(executionId, STATUS_CODES.indexOf(outcome.status));
+          if (outcome.status !== expectedStatus[kind]) wrong.push(`${call.source} ${kind}: ${outcome.status} ${outcome.status === 'failed' ? outcome.error.message : ''}`);
         });
       },
     };
@@ -165,30 +175,33 @@ describe(`soak: ${CALLS} mixed calls through every integration and plugin`, () =
       if (start + BATCH === 1_000) {
         await sluice.idle();
         await velaPlugin.flushReports();
-        heapAtThousand = heapAfterGc();
+        heapAtThousand = await heapAfterGc();
       }
     }
     await sluice.idle();
     expect(await velaPlugin.flushReports(10_000)).toEqual({ pending: 0 });
     await velaServer.settled();
+    // Measured before the audit rows below are loaded: they are the test's, not Sluice's.
+    const heapAtEnd = await heapAfterGc();
 
     // Exactly one report per call, with the expected status.
-    expect(outcomes.size).toBe(CALLS);
-    const wrong = [...outcomes.values()].filter((o) => o.status !== expectedStatus[o.kind]);
-    expect(wrong.map((o) => [o.source, o.kind, o.status, o.error])).toEqual([]);
+    expect(reported).toBe(CALLS);
+    expect(statuses.size).toBe(CALLS);
+    expect(wrong).toEqual([]);
 
     // Every call has exactly one audit row (prepares = audit rows), with the call's status.
     const rows = velaServer.admin.audit({ tenant: tenantId });
     expect(rows).toHaveLength(CALLS);
     const rowsById = new Map(rows.map((r) => [r.executionId, r]));
     expect(rowsById.size).toBe(CALLS);
-    const mismatched = [...outcomes.values()].filter((o) => rowsById.get(o.executionId ?? '')?.status !== o.status);
-    expect(mismatched.length).toBe(0);
+    const mismatched = [...statuses].filter(([executionId, status]) => rowsById.get(executionId)?.status !== STATUS_CODES[status]);
+    expect(mismatched).toEqual([]);
 
     // Spans started = ended; no slot running or queued; heap flat.
     expect(telemetry.spanCounts()).toEqual({ started: CALLS, ended: CALLS });
     expect(limiter.stats()).toMatchObject({ running: 0, queued: 0 });
-    if (CALLS > 1_000) expect(heapAfterGc()).toBeLessThan(heapAtThousand * 1.1);
+    if (process.env.SOAK_REPORT) console.log(`heap after 1,000: ${heapAtThousand}, after ${CALLS}: ${heapAtEnd}`);
+    if (CALLS > 1_000) expect(heapAtEnd).toBeLessThan(heapAtThousand * 1.1);
 
     // Nothing secret in logs, plugin errors, caught errors (checked per batch), audit rows or diagnostics.
     checkSecrets();
