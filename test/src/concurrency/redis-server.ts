@@ -1,6 +1,6 @@
-// Why this file exists: the cross-process limiter tests need a real `redis-server`, started per test
-// file on a free port with persistence off and killed afterwards. Where none is installed they are
-// skipped with a loud warning — except under CI=true, where a missing server fails the run.
+// Why this file exists: the Redis limiter is tested against a real `redis-server` (the plugin's own tests
+// and the cross-process tests here), started per test file on a free port with persistence off and killed
+// afterwards. Where none is installed the tests are skipped loudly — except under CI=true, where they fail.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';

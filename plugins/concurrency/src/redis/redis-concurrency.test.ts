@@ -6,7 +6,7 @@ import { createPipeline, ExecutionDeniedError, SluiceConfigError, SluicePluginEr
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisConcurrency, QUEUE_WAIT_MS_ATTRIBUTE, type RedisConcurrencyOptions, type RedisConcurrencyPlugin } from './index.ts';
-import { findRedisServer, redisRequiredButMissing, redisTestsEnabled, startRedisServer, type TestRedisServer } from './test-harness.ts';
+import { findRedisServer, redisRequiredButMissing, redisTestsEnabled, startRedisServer, type TestRedisServer } from '../../../../test/src/concurrency/redis-server.ts';
 
 const enabled = redisTestsEnabled();
 
