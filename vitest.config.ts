@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
-    include: ['core/src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+    include: ['core/src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/src/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     setupFiles: ['./test/src/setup-env.ts'],

@@ -3,6 +3,7 @@
 // rather than in every integration.
 import { toCallError } from './call-error.ts';
 import type { SluiceHooks } from './hooks.ts';
+import { hookInUse } from './tap-guards.ts';
 import type { Allow, ModelCall, Outcome, StreamEvent, StreamEventSource, VelEvent } from './model-call.ts';
 import type { Usage } from './usage.ts';
 
@@ -21,6 +22,8 @@ export interface CompletionInfo {
 /** The pipeline side an active call reports into. */
 export interface CallSink {
   readonly hooks: SluiceHooks;
+  /** The call settled: it is no longer in flight (called just before its report). */
+  callSettled(active: ActiveCall): void;
   report(call: ModelCall, outcome: Outcome): void;
 }
 
@@ -33,9 +36,12 @@ export class ActiveCall {
   readonly call: ModelCall;
   readonly allow: Allow;
   readonly #sink: CallSink;
+  /** The sink's `onEvent` hook (the hooks object is frozen): one load per event instead of three. */
+  readonly #onEvent: SluiceHooks['onEvent'];
   readonly #source: StreamEventSource;
   readonly #controller: AbortController;
-  readonly #release: () => void;
+  /** Unlinks the caller's abort signal, when there is one. */
+  readonly #unlink: (() => void) | undefined;
   #firstEventAt = 0;
   #settled = false;
 
@@ -45,14 +51,15 @@ export class ActiveCall {
     allow: Allow,
     source: StreamEventSource,
     controller: AbortController,
-    release: () => void,
+    unlink?: () => void,
   ) {
     this.#sink = sink;
+    this.#onEvent = sink.hooks.onEvent;
     this.#controller = controller;
     this.call = call;
     this.allow = allow;
     this.#source = source;
-    this.#release = release;
+    this.#unlink = unlink;
   }
 
   /** True once the call has been reported. */
@@ -63,8 +70,8 @@ export class ActiveCall {
   /** Passes one native stream event to `onEvent`. Synchronous; allocates one object when tapped. */
   event(native: unknown): StreamEvent | undefined {
     if (this.#firstEventAt === 0) this.#firstEventAt = performance.now();
-    const hook = this.#sink.hooks.onEvent;
-    if (!hook.isUsed()) return undefined;
+    const hook = this.#onEvent;
+    if (!hookInUse(hook)) return undefined;
     const event: StreamEvent = { source: this.#source, native, vel: NO_VEL };
     hook.call(this.call, event);
     return event;
@@ -105,7 +112,8 @@ export class ActiveCall {
 
   #settle(outcome: Outcome): void {
     this.#settled = true;
-    this.#release();
+    this.#unlink?.();
+    this.#sink.callSettled(this);
     this.#sink.report(this.call, outcome);
   }
 }

@@ -1,8 +1,8 @@
 // Why this file exists: `createPipeline` owns the hooks, the plugins and the life of every model
 // call up to the point where an integration sends the request (authorization, denial, failure
 // closed), and keeps the reports in flight so `close()` can wait for them.
-import { randomUUID } from 'node:crypto';
 import { ActiveCall, abortReason, type CallSink } from './active-call.ts';
+import { newCallId } from './call-id.ts';
 import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import { createHooks, type SluiceHooks } from './hooks.ts';
 import { redactSecrets, toCallError } from './call-error.ts';
@@ -17,7 +17,7 @@ import type {
   StreamEventSource,
 } from './model-call.ts';
 import { currentScope, withScope, type ExecutionScope } from './scope.ts';
-import { guardFailClosed, guardIsolated, type InterceptableHook } from './tap-guards.ts';
+import { guardFailClosed, guardIsolated, hookInUse, type InterceptableHook } from './tap-guards.ts';
 
 /** A plugin: taps hooks by name in `apply` (the webpack pattern), optionally flushes in `close`. */
 export interface SluicePlugin {
@@ -171,11 +171,10 @@ class SluicePipeline implements Pipeline, CallSink {
         parent.addEventListener('abort', forwardAbort, { once: true });
       }
     }
-    const release = () => {
-      if (forwardAbort) parent?.removeEventListener('abort', forwardAbort);
-    };
+    // A closure only when there is a caller signal to unlink (most calls have none).
+    const unlink = forwardAbort ? () => parent?.removeEventListener('abort', forwardAbort) : undefined;
     let call: ModelCall = {
-      id: randomUUID(),
+      id: newCallId(),
       source: init.source,
       api: init.api,
       stream: init.stream,
@@ -192,12 +191,12 @@ class SluicePipeline implements Pipeline, CallSink {
     const hooks = this.hooks;
     try {
       if (call.signal.aborted) throw abortError(call.signal);
-      if (hooks.beforePrepare.isUsed()) {
+      if (hookInUse(hooks.beforePrepare)) {
         const shaped = await hooks.beforePrepare.promise(call);
         if (typeof shaped === 'object' && shaped !== null) call = shaped;
       }
       if (call.signal.aborted) throw abortError(call.signal);
-      const decision = hooks.prepare.isUsed() ? await hooks.prepare.promise(call) : undefined;
+      const decision = hookInUse(hooks.prepare) ? await hooks.prepare.promise(call) : undefined;
       if (decision !== undefined && decision.outcome !== 'allow') {
         call.decision = decision;
         throw new ExecutionDeniedError({
@@ -212,22 +211,18 @@ class SluicePipeline implements Pipeline, CallSink {
       const allow: Allow = decision ?? { outcome: 'allow' };
       call.decision = allow;
       if (call.signal.aborted) throw abortError(call.signal);
-      if (hooks.onAllow.isUsed()) await hooks.onAllow.promise(call, allow);
+      if (hookInUse(hooks.onAllow)) await hooks.onAllow.promise(call, allow);
       if (call.signal.aborted) throw abortError(call.signal);
-      const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, () => {
-        release();
-        this.#active.delete(active);
-        if (this.#active.size === 0) this.#drained?.();
-      });
+      const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, unlink);
       this.#active.add(active);
       return active;
     } catch (error) {
-      release();
+      unlink?.();
       const timings = { durationMs: performance.now() - call.createdAt };
       if (error instanceof ExecutionDeniedError) {
         const denial = denialFrom(call, error);
         call.decision = denial;
-        if (hooks.onDeny.isUsed()) await hooks.onDeny.promise(call, denial);
+        if (hookInUse(hooks.onDeny)) await hooks.onDeny.promise(call, denial);
         this.report(call, { status: 'denied', denial, ...timings });
       } else if (call.signal.aborted) {
         this.report(call, { status: 'aborted', reason: abortReason(call.signal), ...timings });
@@ -239,8 +234,13 @@ class SluicePipeline implements Pipeline, CallSink {
     }
   }
 
+  callSettled(active: ActiveCall): void {
+    this.#active.delete(active);
+    if (this.#active.size === 0) this.#drained?.();
+  }
+
   report(call: ModelCall, outcome: Outcome): void {
-    if (!this.hooks.onReport.isUsed()) return;
+    if (!hookInUse(this.hooks.onReport)) return;
     const done = this.hooks.onReport
       .promise(call, outcome)
       .catch((error: unknown) => this.#onPluginError(error instanceof SluicePluginError ? error : new SluicePluginError('sluice', 'onReport', error)))

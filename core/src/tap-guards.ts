@@ -16,6 +16,15 @@ export interface InterceptableHook {
   intercept(interceptor: { register: (tap: MutableTap) => MutableTap }): void;
 }
 
+/**
+ * Whether calling `hook` can do anything. tapable's `hook.isUsed()` counts interceptors too, so on a
+ * pipeline's hooks — each carries the guard interceptor below, which acts at registration only — it
+ * is always true. Taps, or an interceptor beyond the guard, make the hook worth calling.
+ */
+export function hookInUse(hook: { readonly taps: readonly unknown[]; readonly interceptors: readonly unknown[] }): boolean {
+  return hook.taps.length > 0 || hook.interceptors.length > 1;
+}
+
 function tagged(plugin: string, hook: string, error: unknown): Error {
   if (error instanceof SluicePluginError || error instanceof ExecutionDeniedError) return error;
   return new SluicePluginError(plugin, hook, error);

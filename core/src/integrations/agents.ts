@@ -17,6 +17,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
 import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
+import { ObservedIterator } from './observed-iterator.ts';
 import { openAIClientFor } from './relay-client.ts';
 
 /** Options of {@link createModelProvider}. */
@@ -120,33 +121,39 @@ class SluiceAgentsModel implements Model {
     }
   }
 
-  async *getStreamedResponse(request: ModelRequest): AsyncIterable<AgentsStreamEvent> {
-    const active = await this.#start(request, true);
-    let ended = false;
+  getStreamedResponse(request: ModelRequest): AsyncIterable<AgentsStreamEvent> {
+    // The call starts on the first `next()`, as it would in an async generator.
+    let active!: ActiveCall;
     let done: DoneResponse | undefined;
     let responseModel: string | undefined;
-    try {
-      for await (const event of this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })) {
+    const api = this.#api;
+    const open = async (): Promise<AsyncIterator<AgentsStreamEvent>> => {
+      active = await this.#start(request, true);
+      try {
+        return this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })[Symbol.asyncIterator]();
+      } catch (error) {
+        active.fail(error);
+        throw error;
+      }
+    };
+    return new ObservedIterator<AgentsStreamEvent>(open, {
+      item(event) {
         active.event(event);
         if (event.type === 'response_done') done = event.response;
         else if (event.type === 'model' && responseModel === undefined) responseModel = modelOf(event.event);
-        yield event;
-      }
-      ended = true;
-      // The openai client ends an aborted stream quietly and the SDK still reports it done: an abort.
-      if (active.call.signal.aborted) active.abort(abortReason(active.call.signal));
-      else if (done) {
-        const info = completionOf(done, this.#api);
-        active.complete({ ...info, responseModel: info.responseModel ?? responseModel });
-      }
-      else active.fail(new Error('the model stream ended without a response_done event'));
-    } catch (error) {
-      ended = true;
-      active.fail(error);
-      throw error;
-    } finally {
-      if (!ended) active.abort('consumer stopped reading the stream');
-    }
+        return false;
+      },
+      end() {
+        // The openai client ends an aborted stream quietly and the SDK still reports it done: an abort.
+        if (active.call.signal.aborted) active.abort(abortReason(active.call.signal));
+        else if (done) {
+          const info = completionOf(done, api);
+          active.complete({ ...info, responseModel: info.responseModel ?? responseModel });
+        } else active.fail(new Error('the model stream ended without a response_done event'));
+      },
+      error: (error) => active.fail(error),
+      stopped: () => active.abort('consumer stopped reading the stream'),
+    });
   }
 }
 

@@ -55,16 +55,21 @@ export interface SluiceModelOptions extends AiSdkCallOptions {
   supportedUrls?: Record<string, RegExp[]>;
 }
 
-async function defaultCreateModel(input: ModelFactoryInput, fallback: LanguageModelV4 | undefined): Promise<LanguageModelV4> {
+/** The fallback as is (no promise to wait for on the common path), else a model on the relay. Throws inside the call's async step. */
+function defaultCreateModel(input: ModelFactoryInput, fallback: LanguageModelV4 | undefined): LanguageModelV4 | Promise<LanguageModelV4> {
   if (!input.relay) {
     if (fallback) return fallback;
     throw new SluiceConfigError('fallback', 'no plugin supplied relay settings for this call and no fallback model was configured');
   }
+  return relayModel(input, input.relay);
+}
+
+async function relayModel(input: ModelFactoryInput, relay: RelaySettings): Promise<LanguageModelV4> {
   const { createOpenAI } = await import('@ai-sdk/openai');
   const provider = createOpenAI({
-    baseURL: input.relay.baseURL,
-    apiKey: input.relay.apiKey,
-    ...(input.relay.headers ? { headers: input.relay.headers } : {}),
+    baseURL: relay.baseURL,
+    apiKey: relay.apiKey,
+    ...(relay.headers ? { headers: relay.headers } : {}),
   });
   return input.api === 'chat_completions' ? provider.chat(input.modelId) : provider.responses(input.modelId);
 }
@@ -93,71 +98,97 @@ function generateInfo(result: LanguageModelV4GenerateResult): CompletionInfo {
   };
 }
 
-/** Wraps a provider stream in a pull-based stream (no extra TransformStream hop) that observes each part. */
+/**
+ * The source of the observed stream: it pulls the provider's parts one at a time (no extra
+ * TransformStream hop), passes each to the call, and settles the call at the end. One object with
+ * two handlers made once per stream — `pull` runs once per token and allocates nothing of its own.
+ */
+class ObservedPartSource implements UnderlyingDefaultSource<LanguageModelV4StreamPart> {
+  readonly #reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>;
+  readonly #active: ActiveCall;
+  readonly #info: CompletionInfo = { usage: undefined };
+  #streamError: unknown;
+  #sawError = false;
+  #ended = false;
+  #controller!: ReadableStreamDefaultController<LanguageModelV4StreamPart>;
+
+  constructor(reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>, active: ActiveCall) {
+    this.#reader = reader;
+    this.#active = active;
+  }
+
+  start(controller: ReadableStreamDefaultController<LanguageModelV4StreamPart>): void {
+    this.#controller = controller;
+  }
+
+  pull(): Promise<void> | undefined {
+    const active = this.#active;
+    // Once the caller aborted, the consumer gets nothing more, even parts already buffered.
+    if (active.call.signal.aborted) {
+      this.#ended = true;
+      active.abort(abortReason(active.call.signal));
+      this.#reader.cancel().catch(() => undefined);
+      this.#controller.error(active.call.signal.reason);
+      return undefined;
+    }
+    return this.#reader.read().then(this.#onRead, this.#onReadError);
+  }
+
+  cancel(reason: unknown): Promise<void> {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#active.abort('consumer cancelled the stream');
+    }
+    return this.#reader.cancel(reason);
+  }
+
+  readonly #onRead = (next: ReadableStreamReadResult<LanguageModelV4StreamPart>): void => {
+    const active = this.#active;
+    const info = this.#info;
+    if (next.done) {
+      this.#ended = true;
+      // A provider may end its stream quietly after an abort: that is an abort, not a completion.
+      if (active.call.signal.aborted && info.finishReason === undefined) active.abort(abortReason(active.call.signal));
+      else if (this.#sawError) active.fail(this.#streamError);
+      else active.complete(info);
+      this.#controller.close();
+      return;
+    }
+    const part = next.value;
+    active.event(part);
+    switch (part.type) {
+      case 'response-metadata':
+        if (part.id !== undefined) info.responseId = part.id;
+        if (part.modelId !== undefined) info.responseModel = part.modelId;
+        break;
+      case 'finish':
+        info.usage = usageFromAiSdk(part.usage);
+        info.finishReason = finishReasonFromAiSdk(part.finishReason);
+        break;
+      case 'error':
+        this.#sawError = true;
+        this.#streamError = part.error;
+        break;
+    }
+    this.#controller.enqueue(part);
+  };
+
+  readonly #onReadError = (error: unknown): void => {
+    this.#ended = true;
+    this.#active.fail(error);
+    this.#controller.error(error);
+  };
+}
+
+/** Wraps a provider stream in a pull-based stream that observes each part (see {@link ObservedPartSource}). */
 function observeStream(result: LanguageModelV4StreamResult, active: ActiveCall): LanguageModelV4StreamResult {
-  const reader = result.stream.getReader();
-  const info: CompletionInfo = { usage: undefined };
-  let streamError: unknown;
-  let sawError = false;
-  let ended = false;
-  const stream = new ReadableStream<LanguageModelV4StreamPart>(
-    {
-      async pull(controller) {
-        // Once the caller aborted, the consumer gets nothing more, even parts already buffered.
-        if (active.call.signal.aborted) {
-          ended = true;
-          active.abort(abortReason(active.call.signal));
-          reader.cancel().catch(() => undefined);
-          controller.error(active.call.signal.reason);
-          return;
-        }
-        let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
-        try {
-          next = await reader.read();
-        } catch (error) {
-          ended = true;
-          active.fail(error);
-          controller.error(error);
-          return;
-        }
-        if (next.done) {
-          ended = true;
-          // A provider may end its stream quietly after an abort: that is an abort, not a completion.
-          if (active.call.signal.aborted && info.finishReason === undefined) active.abort(abortReason(active.call.signal));
-          else if (sawError) active.fail(streamError);
-          else active.complete(info);
-          controller.close();
-          return;
-        }
-        const part = next.value;
-        active.event(part);
-        switch (part.type) {
-          case 'response-metadata':
-            if (part.id !== undefined) info.responseId = part.id;
-            if (part.modelId !== undefined) info.responseModel = part.modelId;
-            break;
-          case 'finish':
-            info.usage = usageFromAiSdk(part.usage);
-            info.finishReason = finishReasonFromAiSdk(part.finishReason);
-            break;
-          case 'error':
-            sawError = true;
-            streamError = part.error;
-            break;
-        }
-        controller.enqueue(part);
-      },
-      cancel(reason) {
-        if (!ended) {
-          ended = true;
-          active.abort('consumer cancelled the stream');
-        }
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  const stream = new ReadableStream<LanguageModelV4StreamPart>(new ObservedPartSource(result.stream.getReader(), active), { highWaterMark: 0 });
   return { ...result, stream };
+}
+
+/** Calls `use` with the model — at once when the factory returned one, after it resolves when it returned a promise. */
+function withModel<T>(model: LanguageModelV4 | PromiseLike<LanguageModelV4>, use: (model: LanguageModelV4) => PromiseLike<T>): PromiseLike<T> {
+  return typeof (model as PromiseLike<LanguageModelV4>).then === 'function' ? Promise.resolve(model).then(use) : use(model as LanguageModelV4);
 }
 
 async function generate(active: ActiveCall, run: () => PromiseLike<LanguageModelV4GenerateResult>): Promise<LanguageModelV4GenerateResult> {
@@ -208,11 +239,11 @@ export function createSluiceModel(sluice: Pipeline, options: SluiceModelOptions)
     supportedUrls: options.supportedUrls ?? {},
     async doGenerate(params) {
       const active = await sluice.startCall(callInit(options, params, base, false));
-      return generate(active, async () => (await build(active)).doGenerate({ ...params, abortSignal: active.call.signal }));
+      return generate(active, () => withModel(build(active), (model) => model.doGenerate({ ...params, abortSignal: active.call.signal })));
     },
     async doStream(params) {
       const active = await sluice.startCall(callInit(options, params, base, true));
-      return stream(active, async () => (await build(active)).doStream({ ...params, abortSignal: active.call.signal }));
+      return stream(active, () => withModel(build(active), (model) => model.doStream({ ...params, abortSignal: active.call.signal })));
     },
   };
 }

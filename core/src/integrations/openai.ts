@@ -12,6 +12,7 @@ import type { ModelApi } from '../model-call.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromChatCompletions, usageFromResponses } from '../usage.ts';
+import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
 import { openAIClientFor } from './relay-client.ts';
 
 /** Options of {@link wrapOpenAI}. */
@@ -44,31 +45,50 @@ interface StreamObserver<T> {
   finish(): CompletionInfo | { error: unknown };
 }
 
+/** One openai stream's items, observed for its call: events, completion info, exactly one settlement. */
+class CallStreamObserver<T> implements IterationObserver<T> {
+  readonly #active: ActiveCall;
+  readonly #observer: StreamObserver<T>;
+
+  constructor(active: ActiveCall, observer: StreamObserver<T>) {
+    this.#active = active;
+    this.#observer = observer;
+  }
+
+  item(item: T): boolean {
+    this.#active.event(item);
+    this.#observer.observe(item);
+    return this.#observer.hide?.(item) === true;
+  }
+
+  end(): void {
+    const active = this.#active;
+    // The SDK ends a stream quietly when its request is aborted: that is an abort, not a completion.
+    if (active.call.signal.aborted) return active.abort(abortReason(active.call.signal));
+    const end = this.#observer.finish();
+    if ('error' in end) active.fail(end.error);
+    else active.complete(end);
+  }
+
+  error(error: unknown): void {
+    this.#active.fail(error);
+  }
+
+  stopped(): void {
+    this.#active.abort('consumer stopped reading the stream');
+  }
+}
+
 function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, observer: StreamObserver<T>): Stream<T> {
-  async function* iterate(): AsyncGenerator<T> {
-    let ended = false;
+  const open = (): AsyncIterator<T> => {
     try {
-      for await (const item of inner) {
-        active.event(item);
-        observer.observe(item);
-        if (observer.hide?.(item)) continue;
-        yield item;
-      }
-      ended = true;
-      // The SDK ends a stream quietly when its request is aborted: that is an abort, not a completion.
-      if (active.call.signal.aborted) return active.abort(abortReason(active.call.signal));
-      const end = observer.finish();
-      if ('error' in end) active.fail(end.error);
-      else active.complete(end);
+      return inner[Symbol.asyncIterator]();
     } catch (error) {
-      ended = true;
       active.fail(error);
       throw error;
-    } finally {
-      if (!ended) active.abort('consumer stopped reading the stream');
     }
-  }
-  return new Stream(() => iterate(), inner.controller, client);
+  };
+  return new Stream(() => new ObservedIterator(open, new CallStreamObserver(active, observer)), inner.controller, client);
 }
 
 function chatObserver(hideUsageChunk: boolean): StreamObserver<ChatCompletionChunk> {

@@ -1,7 +1,7 @@
 // Why this file exists: `otel()` gives every model call one GenAI client span — started before the
 // call waits or is authorized, ended exactly once at its report — plus the GenAI metrics, using
 // only `@opentelemetry/api` (the app's SDK, or none, decides where it goes).
-import { context as otelContext, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import { context as otelContext, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import { redactSecrets, SluiceConfigError, type ModelCall, type Outcome, type SluicePlugin, type Usage } from '@sluice/core';
 import { chatSpanName, genAiNames, SLUICE, type GenAiNames, type SemconvVersion } from './semconv.ts';
 
@@ -50,8 +50,22 @@ export function defaultRedact(value: unknown): unknown {
   return value;
 }
 
+/** The no-op histogram the OTel API hands out when no MeterProvider is registered (one shared instance). */
+const NOOP_HISTOGRAM = createNoopMeter().createHistogram('sluice.noop');
+
+/** Parsed server addresses by URL: every call of a client names the same one (never mutated, so shared). */
+const SERVERS = new Map<string, { address: string; port: number } | undefined>();
+const MAX_CACHED_SERVERS = 256;
+
 function serverOf(url: string | undefined): { address: string; port: number } | undefined {
   if (!url) return undefined;
+  if (SERVERS.has(url)) return SERVERS.get(url);
+  const server = parseServer(url);
+  if (SERVERS.size < MAX_CACHED_SERVERS) SERVERS.set(url, server);
+  return server;
+}
+
+function parseServer(url: string): { address: string; port: number } | undefined {
   try {
     const u = new URL(url);
     return { address: u.hostname, port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80 };
@@ -72,14 +86,11 @@ function inputMessagesOf(call: ModelCall): unknown {
 
 function setUsage(span: Span, names: GenAiNames, usage: Usage | undefined): void {
   if (!usage) return;
-  const pairs: Array<[string, number | undefined]> = [
-    [names.inputTokens, usage.inputTokens],
-    [names.outputTokens, usage.outputTokens],
-    [names.cacheReadInputTokens, usage.cachedInputTokens],
-    [names.cacheCreationInputTokens, usage.cacheWriteInputTokens],
-    [names.reasoningOutputTokens, usage.reasoningTokens],
-  ];
-  for (const [name, value] of pairs) if (value !== undefined) span.setAttribute(name, value);
+  if (usage.inputTokens !== undefined) span.setAttribute(names.inputTokens, usage.inputTokens);
+  if (usage.outputTokens !== undefined) span.setAttribute(names.outputTokens, usage.outputTokens);
+  if (usage.cachedInputTokens !== undefined) span.setAttribute(names.cacheReadInputTokens, usage.cachedInputTokens);
+  if (usage.cacheWriteInputTokens !== undefined) span.setAttribute(names.cacheCreationInputTokens, usage.cacheWriteInputTokens);
+  if (usage.reasoningTokens !== undefined) span.setAttribute(names.reasoningOutputTokens, usage.reasoningTokens);
 }
 
 /**
@@ -101,12 +112,16 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   const redact = options.redact ?? defaultRedact;
   const providerName = options.providerName ?? (() => 'openai');
   const spans = new WeakMap<ModelCall, CallSpan>();
+  let lastCall: ModelCall | undefined;
+  let lastState: CallSpan | undefined;
   const counts = { started: 0, ended: 0 };
   const duration: Histogram = meter.createHistogram(names.metricDuration, { unit: 's', description: 'GenAI operation duration' });
   const tokenUsage: Histogram = meter.createHistogram(names.metricTokenUsage, { unit: '{token}', description: 'Measures number of input and output tokens used' });
   const timeToFirstChunk: Histogram = meter.createHistogram(names.metricTimeToFirstChunk, { unit: 's', description: 'Time to receive the first chunk in a streaming operation' });
   const queueWait: Histogram = meter.createHistogram(SLUICE.metricQueueWait, { unit: 's', description: 'Time a model call waited for a concurrency slot' });
   const authorizationDuration: Histogram = meter.createHistogram(SLUICE.metricAuthorizationDuration, { unit: 's', description: 'Time to authorize a model call' });
+  // Without a MeterProvider every instrument is the API's shared no-op: skip building what it would drop.
+  const metricsOn = [duration, tokenUsage, timeToFirstChunk, queueWait, authorizationDuration].some((h) => h !== NOOP_HISTOGRAM);
 
   const metricAttributes = (call: ModelCall, state: CallSpan, outcome: Outcome): Attributes => {
     const attributes: Attributes = { [names.operationName]: 'chat', [names.providerName]: providerName(call), [names.requestModel]: call.model };
@@ -151,11 +166,11 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
       hooks.prepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
         const state = spans.get(call);
         if (!state) return undefined;
-        state.prepareStartedAt = performance.now();
+        if (metricsOn) state.prepareStartedAt = performance.now(); // only the authorization metric reads it
         const waited = call.attributes[SLUICE.queueWaitMs];
         if (typeof waited === 'number') {
           state.span.setAttribute(SLUICE.queueWaitMs, waited);
-          queueWait.record(waited / 1000, { [names.requestModel]: call.model });
+          if (metricsOn) queueWait.record(waited / 1000, { [names.requestModel]: call.model });
         }
         return undefined;
       });
@@ -184,8 +199,11 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         if (state.prepareStartedAt) authorizationDuration.record((performance.now() - state.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: denial.outcome });
       });
       hooks.onEvent.tap(NAME, (call, event) => {
-        const state = spans.get(call);
+        // The last call's state: a stream's events come in a row, so most lookups skip the WeakMap.
+        const state = call === lastCall ? lastState : spans.get(call);
         if (!state) return;
+        lastCall = call;
+        lastState = state;
         if (state.firstChunkAt === 0) {
           state.firstChunkAt = performance.now();
           state.span.addEvent(SLUICE.eventFirstChunk);
@@ -196,21 +214,22 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         const state = spans.get(call);
         if (!state) return;
         spans.delete(call);
+        if (lastCall === call) lastCall = lastState = undefined;
         const { span } = state;
         if (state.server) span.setAttributes({ [names.serverAddress]: state.server.address, [names.serverPort]: state.server.port });
         span.setAttribute(SLUICE.outcome, outcome.status);
         if (outcome.timeToFirstTokenMs !== undefined) {
           span.setAttribute(names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs, names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs);
         }
-        const attributes = metricAttributes(call, state, outcome);
+        const attributes = metricsOn ? metricAttributes(call, state, outcome) : undefined;
         switch (outcome.status) {
           case 'completed': {
             if (outcome.responseModel) span.setAttribute(names.responseModel, outcome.responseModel);
             if (outcome.responseId) span.setAttribute(names.responseId, outcome.responseId);
             if (outcome.finishReason) span.setAttribute(names.finishReasons, [outcome.finishReason]);
             setUsage(span, names, outcome.usage);
-            if (outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...attributes, [names.tokenType]: 'input' });
-            if (outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...attributes, [names.tokenType]: 'output' });
+            if (attributes && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...attributes, [names.tokenType]: 'input' });
+            if (attributes && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...attributes, [names.tokenType]: 'output' });
             if (state.output && state.output.length > 0) {
               span.setAttribute(names.outputMessages, JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: state.output.join('') }] }])));
             }
@@ -229,8 +248,10 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
             span.setAttribute(SLUICE.abortReason, outcome.reason);
             break;
         }
-        duration.record(outcome.durationMs / 1000, attributes);
-        if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, attributes);
+        if (attributes) {
+          duration.record(outcome.durationMs / 1000, attributes);
+          if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, attributes);
+        }
         span.end();
         counts.ended++;
       });

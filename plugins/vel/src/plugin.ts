@@ -67,12 +67,18 @@ export function vel(options: VelPluginOptions = {}): VelPlugin {
     listeners.add(listener);
     return () => void listeners.delete(listener);
   };
+  // The last call's translator: a stream's events come in a row, so most lookups skip the WeakMap.
+  let lastCall: ModelCall | undefined;
+  let lastTranslator: VelTranslator | undefined;
   const translatorFor = (call: ModelCall, source: StreamEventSource) => {
+    if (call === lastCall) return lastTranslator!;
     let translator = translators.get(call);
     if (!translator) {
       translator = FACTORIES[source]({ idPrefix: call.id.slice(0, 8) });
       translators.set(call, translator);
     }
+    lastCall = call;
+    lastTranslator = translator;
     return translator;
   };
 
@@ -90,6 +96,7 @@ export function vel(options: VelPluginOptions = {}): VelPlugin {
         if (!translators.has(call) && (listeners.size === 0 || outcome.status === 'completed')) return;
         const translator = translatorFor(call, SOURCE_OF[call.source](call));
         translators.delete(call);
+        if (lastCall === call) lastCall = lastTranslator = undefined;
         let closing: VelEvent[];
         switch (outcome.status) {
           case 'completed':

@@ -40,19 +40,24 @@ interface ToolState {
   done: boolean;
 }
 
+/** Iterated where a writer has no tools yet (never written to). */
+const NO_TOOLS: ReadonlyMap<string, ToolState> = new Map();
+
 /** Builds a valid Vel stream incrementally. Methods append to the current batch; {@link VelWriter.take} returns it. */
 export class VelWriter {
   readonly #prefix: string;
   readonly #messageId: string | undefined;
   readonly #frame: boolean;
   readonly #toolsExecuted: boolean;
-  #batch: VelEvent[] = [];
+  /** Events written since the last `take()`; created on the first write, so a take() after nothing costs one empty array. */
+  #batch: VelEvent[] | undefined;
   #started = false;
   #inStep = false;
   #finished = false;
   readonly #openText = new Map<string, string>();
-  readonly #openReasoning = new Map<string, string>();
-  readonly #tools = new Map<string, ToolState>();
+  /** Created on first use (most streams have no reasoning or no tools): an empty Map costs ~150 bytes per call in flight. */
+  #openReasoning: Map<string, string> | undefined;
+  #tools: Map<string, ToolState> | undefined;
   readonly #usedIds = new Set<string>();
   #seq = 0;
 
@@ -75,9 +80,14 @@ export class VelWriter {
 
   /** Returns the events written since the last call. */
   take(): VelEvent[] {
-    const batch = this.#batch;
-    this.#batch = [];
+    const batch = this.#batch ?? [];
+    this.#batch = undefined;
     return batch;
+  }
+
+  #out(event: VelEvent): void {
+    if (this.#batch === undefined) this.#batch = [event];
+    else this.#batch.push(event);
   }
 
   /** A fresh namespaced id (for sources, synthesized tool call ids). */
@@ -88,7 +98,7 @@ export class VelWriter {
   start(): void {
     if (this.#started || this.#finished) return;
     this.#started = true;
-    if (this.#frame) this.#batch.push(this.#messageId ? { type: 'start', messageId: this.#messageId } : { type: 'start' });
+    if (this.#frame) this.#out(this.#messageId ? { type: 'start', messageId: this.#messageId } : { type: 'start' });
   }
 
   startStep(): void {
@@ -96,7 +106,7 @@ export class VelWriter {
     this.start();
     if (this.#inStep) return;
     this.#inStep = true;
-    this.#batch.push({ type: 'start-step' });
+    this.#out({ type: 'start-step' });
   }
 
   /** A block id unique in this stream: the native key, namespaced; reused keys get a suffix. */
@@ -114,62 +124,62 @@ export class VelWriter {
     if (id === undefined) {
       id = this.#blockId('t', key);
       this.#openText.set(key, id);
-      this.#batch.push({ type: 'text-start', id });
+      this.#out({ type: 'text-start', id });
     }
-    this.#batch.push({ type: 'text-delta', id, delta });
+    this.#out({ type: 'text-delta', id, delta });
   }
 
   textEnd(key: string): void {
     const id = this.#openText.get(key);
     if (id === undefined) return;
     this.#openText.delete(key);
-    this.#batch.push({ type: 'text-end', id });
+    this.#out({ type: 'text-end', id });
   }
 
   /** Opens a reasoning block even before any delta (a block may carry only a signature or a redacted summary). */
   reasoningStart(key: string): void {
-    if (this.#finished || this.#openReasoning.has(key)) return;
+    if (this.#finished || this.#openReasoning?.has(key)) return;
     this.startStep();
     const id = this.#blockId('r', key);
-    this.#openReasoning.set(key, id);
-    this.#batch.push({ type: 'reasoning-start', id });
+    (this.#openReasoning ??= new Map()).set(key, id);
+    this.#out({ type: 'reasoning-start', id });
   }
 
   reasoningDelta(key: string, delta: string): void {
     if (this.#finished || delta === '') return;
     this.reasoningStart(key);
-    this.#batch.push({ type: 'reasoning-delta', id: this.#openReasoning.get(key)!, delta });
+    this.#out({ type: 'reasoning-delta', id: this.#openReasoning!.get(key)!, delta });
   }
 
   reasoningEnd(key: string): void {
-    const id = this.#openReasoning.get(key);
+    const id = this.#openReasoning?.get(key);
     if (id === undefined) return;
-    this.#openReasoning.delete(key);
-    this.#batch.push({ type: 'reasoning-end', id });
+    this.#openReasoning!.delete(key);
+    this.#out({ type: 'reasoning-end', id });
   }
 
   /** Whether a tool call id is known to this stream. */
   hasTool(toolCallId: string): boolean {
-    return this.#tools.has(toolCallId);
+    return this.#tools?.has(toolCallId) ?? false;
   }
 
   /** The arguments text accumulated from `tool-input-delta`s. */
   toolInputText(toolCallId: string): string {
-    return this.#tools.get(toolCallId)?.inputText ?? '';
+    return this.#tools?.get(toolCallId)?.inputText ?? '';
   }
 
   toolInputStart(toolCallId: string, toolName: string, options: { providerExecuted?: boolean; dynamic?: boolean } = {}): void {
-    if (this.#finished || this.#tools.has(toolCallId)) return;
+    if (this.#finished || this.#tools?.has(toolCallId)) return;
     this.startStep();
-    this.#tools.set(toolCallId, { toolName, providerExecuted: options.providerExecuted ?? false, dynamic: options.dynamic ?? false, inputOpen: true, inputText: '', awaitingOutput: false, done: false });
-    this.#batch.push({ type: 'tool-input-start', toolCallId, toolName, ...(options.providerExecuted ? { providerExecuted: true } : {}), ...(options.dynamic ? { dynamic: true } : {}) });
+    (this.#tools ??= new Map()).set(toolCallId, { toolName, providerExecuted: options.providerExecuted ?? false, dynamic: options.dynamic ?? false, inputOpen: true, inputText: '', awaitingOutput: false, done: false });
+    this.#out({ type: 'tool-input-start', toolCallId, toolName, ...(options.providerExecuted ? { providerExecuted: true } : {}), ...(options.dynamic ? { dynamic: true } : {}) });
   }
 
   toolInputDelta(toolCallId: string, delta: string): void {
-    const tool = this.#tools.get(toolCallId);
+    const tool = this.#tools?.get(toolCallId);
     if (this.#finished || !tool?.inputOpen || delta === '') return;
     tool.inputText += delta;
-    this.#batch.push({ type: 'tool-input-delta', toolCallId, inputTextDelta: delta });
+    this.#out({ type: 'tool-input-delta', toolCallId, inputTextDelta: delta });
   }
 
   /**
@@ -178,17 +188,17 @@ export class VelWriter {
    */
   toolInputAvailable(toolCallId: string, toolName: string, input: unknown, options: { providerExecuted?: boolean; dynamic?: boolean; expectOutput?: boolean } = {}): void {
     if (this.#finished) return;
-    let tool = this.#tools.get(toolCallId);
+    let tool = this.#tools?.get(toolCallId);
     if (tool && !tool.inputOpen) return; // the input was already settled
     if (!tool) {
       this.startStep();
       tool = { toolName, providerExecuted: options.providerExecuted ?? false, dynamic: options.dynamic ?? false, inputOpen: false, inputText: '', awaitingOutput: false, done: false };
-      this.#tools.set(toolCallId, tool);
+      (this.#tools ??= new Map()).set(toolCallId, tool);
     }
     tool.inputOpen = false;
     tool.awaitingOutput = options.expectOutput ?? (tool.providerExecuted || this.#toolsExecuted);
     tool.done = !tool.awaitingOutput;
-    this.#batch.push({
+    this.#out({
       type: 'tool-input-available',
       toolCallId,
       toolName: tool.toolName,
@@ -213,78 +223,80 @@ export class VelWriter {
 
   toolInputError(toolCallId: string, toolName: string, input: unknown, errorText: string): void {
     if (this.#finished) return;
-    let tool = this.#tools.get(toolCallId);
+    let tool = this.#tools?.get(toolCallId);
     if (tool && !tool.inputOpen) return;
     if (!tool) {
       this.startStep();
       tool = { toolName, providerExecuted: false, dynamic: false, inputOpen: false, inputText: '', awaitingOutput: false, done: true };
-      this.#tools.set(toolCallId, tool);
+      (this.#tools ??= new Map()).set(toolCallId, tool);
     }
     tool.inputOpen = false;
     tool.awaitingOutput = false;
     tool.done = true;
-    this.#batch.push({ type: 'tool-input-error', toolCallId, toolName: tool.toolName, input, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}) });
+    this.#out({ type: 'tool-input-error', toolCallId, toolName: tool.toolName, input, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}) });
   }
 
   /** Whether the tool's input is complete and it still owes an output. */
   awaitingOutput(toolCallId: string): boolean {
-    return this.#tools.get(toolCallId)?.awaitingOutput ?? false;
+    return this.#tools?.get(toolCallId)?.awaitingOutput ?? false;
   }
 
   toolOutput(toolCallId: string, output: unknown): void {
-    const tool = this.#tools.get(toolCallId);
+    const tool = this.#tools?.get(toolCallId);
     if (this.#finished || !tool?.awaitingOutput) return;
     tool.awaitingOutput = false;
     tool.done = true;
-    this.#batch.push({ type: 'tool-output-available', toolCallId, output, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
+    this.#out({ type: 'tool-output-available', toolCallId, output, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
   }
 
   toolOutputError(toolCallId: string, errorText: string): void {
-    const tool = this.#tools.get(toolCallId);
+    const tool = this.#tools?.get(toolCallId);
     if (this.#finished || !tool?.awaitingOutput) return;
     tool.awaitingOutput = false;
     tool.done = true;
-    this.#batch.push({ type: 'tool-output-error', toolCallId, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
+    this.#out({ type: 'tool-output-error', toolCallId, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
   }
 
   sourceUrl(url: string, title?: string, sourceId?: string): void {
     if (this.#finished) return;
     this.startStep();
-    this.#batch.push({ type: 'source-url', sourceId: sourceId ?? this.nextId('src'), url, ...(title ? { title } : {}) });
+    this.#out({ type: 'source-url', sourceId: sourceId ?? this.nextId('src'), url, ...(title ? { title } : {}) });
   }
 
   sourceDocument(mediaType: string, title: string, filename?: string, sourceId?: string): void {
     if (this.#finished) return;
     this.startStep();
-    this.#batch.push({ type: 'source-document', sourceId: sourceId ?? this.nextId('src'), mediaType, title, ...(filename ? { filename } : {}) });
+    this.#out({ type: 'source-document', sourceId: sourceId ?? this.nextId('src'), mediaType, title, ...(filename ? { filename } : {}) });
   }
 
   file(url: string, mediaType: string): void {
     if (this.#finished) return;
     this.startStep();
-    this.#batch.push({ type: 'file', url, mediaType });
+    this.#out({ type: 'file', url, mediaType });
   }
 
   /** A custom `data-<name>` part (e.g. `data-agent` when an Agents run hands off). */
   data(name: string, data: unknown, id?: string): void {
     if (this.#finished) return;
     this.start();
-    this.#batch.push({ type: `data-${name}`, data, ...(id ? { id } : {}) } as VelEvent);
+    this.#out({ type: `data-${name}`, data, ...(id ? { id } : {}) } as VelEvent);
   }
 
   error(errorText: string): void {
     if (this.#finished) return;
     this.start();
-    this.#batch.push({ type: 'error', errorText: errorText || 'unknown error' });
+    this.#out({ type: 'error', errorText: errorText || 'unknown error' });
   }
 
   /** Closes open text and reasoning blocks and fails tool inputs that never completed. */
   #closeBlocks(): void {
-    for (const id of this.#openText.values()) this.#batch.push({ type: 'text-end', id });
+    for (const id of this.#openText.values()) this.#out({ type: 'text-end', id });
     this.#openText.clear();
-    for (const id of this.#openReasoning.values()) this.#batch.push({ type: 'reasoning-end', id });
-    this.#openReasoning.clear();
-    for (const [toolCallId, tool] of this.#tools) {
+    if (this.#openReasoning) {
+      for (const id of this.#openReasoning.values()) this.#out({ type: 'reasoning-end', id });
+      this.#openReasoning.clear();
+    }
+    for (const [toolCallId, tool] of this.#tools ?? NO_TOOLS) {
       if (tool.inputOpen) this.toolInputError(toolCallId, tool.toolName, tool.inputText, 'the stream ended before the tool input was complete');
     }
   }
@@ -294,7 +306,7 @@ export class VelWriter {
     if (this.#finished || !this.#inStep) return;
     this.#closeBlocks();
     this.#inStep = false;
-    this.#batch.push({ type: 'finish-step' });
+    this.#out({ type: 'finish-step' });
   }
 
   /** Ends the stream: open blocks closed, owed outputs failed, `finish` with reason and metadata. */
@@ -302,12 +314,12 @@ export class VelWriter {
     if (this.#finished) return;
     this.start();
     this.#closeBlocks();
-    for (const [toolCallId, tool] of this.#tools) if (tool.awaitingOutput) this.toolOutputError(toolCallId, 'the stream ended before the tool result arrived');
+    for (const [toolCallId, tool] of this.#tools ?? NO_TOOLS) if (tool.awaitingOutput) this.toolOutputError(toolCallId, 'the stream ended before the tool result arrived');
     this.finishStep();
     this.#finished = true;
     if (!this.#frame) return;
     const messageMetadata = compactMetadata(metadata);
-    this.#batch.push({ type: 'finish', ...(finishReason ? { finishReason } : {}), ...(messageMetadata ? { messageMetadata } : {}) });
+    this.#out({ type: 'finish', ...(finishReason ? { finishReason } : {}), ...(messageMetadata ? { messageMetadata } : {}) });
   }
 
   /** Abort order: close open blocks → `tool-output-error` for open tools → `finish-step` → `abort` → `finish`. */
@@ -315,13 +327,13 @@ export class VelWriter {
     if (this.#finished) return;
     this.start();
     this.#closeBlocks();
-    for (const [toolCallId, tool] of this.#tools) if (tool.awaitingOutput) this.toolOutputError(toolCallId, `aborted: ${reason}`);
+    for (const [toolCallId, tool] of this.#tools ?? NO_TOOLS) if (tool.awaitingOutput) this.toolOutputError(toolCallId, `aborted: ${reason}`);
     this.finishStep();
     this.#finished = true;
     if (!this.#frame) return;
-    this.#batch.push({ type: 'abort', reason });
+    this.#out({ type: 'abort', reason });
     const messageMetadata = compactMetadata(metadata);
-    this.#batch.push({ type: 'finish', finishReason: 'other', ...(messageMetadata ? { messageMetadata } : {}) });
+    this.#out({ type: 'finish', finishReason: 'other', ...(messageMetadata ? { messageMetadata } : {}) });
   }
 }
 

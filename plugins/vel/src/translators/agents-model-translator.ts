@@ -3,7 +3,7 @@
 // complete truth (reasoning, tool-call deltas), so they are translated by the provider's translator;
 // the summaries are used only for models that do not expose raw events.
 import { usageFromAgents } from '@sluice/core';
-import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
 import { OpenAIChatTranslator } from './openai-chat-translator.ts';
 import { OpenAIResponsesTranslator } from './openai-responses-translator.ts';
 
@@ -28,9 +28,11 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
   }
 
   protected map(event: unknown, index: number): void {
-    switch (str(event, 'type')) {
+    // Plain property loads (see `asRecord`): this runs twice per token (raw event + summary).
+    const record = asRecord(event);
+    switch (asString(record?.type)) {
       case 'model': {
-        const raw = prop(event, 'event');
+        const raw = record!.event;
         this.#inner ??= innerFor(prop(prop(event, 'providerData'), 'rawModelEventSource'), raw, { ...this.#options, writer: this.writer });
         if (!this.#inner) return this.skip(index, 'raw model event of an unknown provider shape');
         this.#inner.feed(raw);
@@ -38,7 +40,7 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
       }
       case 'output_text_delta':
         // With raw events, the same text arrives in them; only models without raw events need this.
-        if (!this.#inner) this.writer.textDelta(str(event, 'itemId') ?? '0', str(event, 'delta') ?? '');
+        if (!this.#inner) this.writer.textDelta(asString(record!.itemId) ?? '0', asString(record!.delta) ?? '');
         return;
       case 'response_started':
         this.writer.startStep();

@@ -3,7 +3,7 @@
 // one to one while the writer keeps the stream valid.
 import { usageFromAiSdk } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
-import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
 
 function dataUrl(mediaType: string, data: unknown): string | undefined {
   const d = prop(data, 'type') === 'url' ? prop(data, 'url') : prop(data, 'type') === 'data' ? prop(data, 'data') : data;
@@ -17,7 +17,13 @@ function dataUrl(mediaType: string, data: unknown): string | undefined {
 export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
   protected map(part: unknown, index: number): void {
     const w = this.writer;
-    const type = str(part, 'type');
+    const record = asRecord(part);
+    const type = asString(record?.type);
+    // The hot case first, with plain property loads: one text delta per token.
+    if (type === 'text-delta') {
+      w.textDelta(asString(record!.id) ?? '0', asString(record!.delta) ?? '');
+      return;
+    }
     switch (type) {
       case 'stream-start':
       case 'raw':

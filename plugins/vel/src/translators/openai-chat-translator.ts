@@ -5,7 +5,7 @@
 // all of them to Vel while the writer keeps the stream valid.
 import { usageFromChatCompletions } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
-import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
 import type { VelFinishReason } from '../vel-writer.ts';
 
 /** The writer keys of the message's text and reasoning blocks (the writer namespaces and de-duplicates the ids). */
@@ -35,6 +35,16 @@ function integer(value: unknown, key: string): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
 }
 
+/** Choice 0: the first choice whose `index` (or, without an integer one, its position) is 0. */
+function choiceZero(choices: readonly unknown[]): unknown {
+  for (let position = 0; position < choices.length; position++) {
+    const choice = choices[position];
+    const index = asRecord(choice)?.index;
+    if ((typeof index === 'number' && Number.isInteger(index) ? index : position) === 0) return choice;
+  }
+  return undefined;
+}
+
 /**
  * Translates Chat Completions stream chunks (OpenAI and compatible APIs) into Vel.
  *
@@ -53,8 +63,9 @@ function integer(value: unknown, key: string): number | undefined {
  */
 export class OpenAIChatTranslator extends BaseTranslator<unknown> {
   readonly #calls: StreamedToolCall[] = [];
-  readonly #callByIndex = new Map<number, StreamedToolCall>();
-  readonly #callById = new Map<string, StreamedToolCall>();
+  /** Created with the first tool call: most streams have none, and an empty Map is ~150 bytes per call in flight. */
+  #callByIndex: Map<number, StreamedToolCall> | undefined;
+  #callById: Map<string, StreamedToolCall> | undefined;
   #lastCall: StreamedToolCall | undefined;
   #providerReason: VelFinishReason | undefined;
   #errored = false;
@@ -72,18 +83,19 @@ export class OpenAIChatTranslator extends BaseTranslator<unknown> {
       this.#updateFinishReason();
       return;
     }
-    const id = str(chunk, 'id');
+    // Plain property loads from here on: this runs once per token (see `asRecord`).
+    const id = asString(chunk.id);
     if (id) this.state.responseId = id;
-    const model = str(chunk, 'model');
+    const model = asString(chunk.model);
     if (model) this.state.model = model;
 
     // Usage rides on its own chunk (`choices: []`) or on the last choice chunk; Groq also nests it in `x_groq`.
-    const usage = isRecord(chunk.usage) ? chunk.usage : prop(chunk.x_groq, 'usage');
+    const usage = isRecord(chunk.usage) ? chunk.usage : asRecord(chunk.x_groq)?.usage;
     const hasUsage = isRecord(usage);
     if (hasUsage) this.state.usage = usageFromChatCompletions(usage);
 
-    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-    const choice = choices.find((c: unknown, position) => (integer(c, 'index') ?? position) === 0);
+    const choices: readonly unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
+    const choice = choiceZero(choices);
     if (choice === undefined) {
       if (hasUsage) return;
       if (chunk.prompt_filter_results !== undefined) this.skip(index, 'Azure prompt filter results: no message content');
@@ -95,30 +107,31 @@ export class OpenAIChatTranslator extends BaseTranslator<unknown> {
   }
 
   #mapChoice(choice: unknown, index: number): void {
-    const delta = prop(choice, 'delta');
-    const reasoning = str(delta, 'reasoning_content') || str(delta, 'reasoning');
+    const delta = asRecord(asRecord(choice)?.delta);
+    const reasoning = asString(delta?.reasoning_content) || asString(delta?.reasoning);
     if (reasoning) this.#reasoning(reasoning);
 
-    const content = prop(delta, 'content');
+    const content = delta?.content;
     if (typeof content === 'string') this.#text(content, true);
     else if (Array.isArray(content)) {
       for (const part of content) this.#contentPart(part, index);
     }
 
-    const refusal = str(delta, 'refusal');
+    const refusal = asString(delta?.refusal);
     if (refusal) {
       this.#sawRefusal = true;
       this.#text(refusal, false);
     }
 
-    const toolCalls = prop(delta, 'tool_calls');
+    const toolCalls = delta?.tool_calls;
     if (Array.isArray(toolCalls)) for (const call of toolCalls) this.#toolCallDelta(call);
     // The legacy `function_call` delta: one call per message, under its own key.
-    const legacyCall = prop(delta, 'function_call');
+    const legacyCall = delta?.function_call;
     if (isRecord(legacyCall)) this.#toolCallDelta({ index: -1, function: legacyCall });
-    if (prop(delta, 'audio') !== undefined && prop(delta, 'audio') !== null) this.skip(index, 'audio deltas are not translated');
+    const audio = delta?.audio;
+    if (audio !== undefined && audio !== null) this.skip(index, 'audio deltas are not translated');
 
-    const finishReason = str(choice, 'finish_reason');
+    const finishReason = asString(asRecord(choice)?.finish_reason);
     if (finishReason) {
       this.#settleToolCalls();
       this.#providerReason = toVelFinishReason(finishReason);
@@ -164,9 +177,9 @@ export class OpenAIChatTranslator extends BaseTranslator<unknown> {
     if (!call) {
       call = { toolCallId: id ?? this.writer.nextId('call'), providerId: id !== undefined, toolName: name, args: '', started: false, settled: false };
       this.#calls.push(call);
-      this.#callById.set(call.toolCallId, call);
+      (this.#callById ??= new Map()).set(call.toolCallId, call);
     }
-    if (index !== undefined) this.#callByIndex.set(index, call);
+    if (index !== undefined) (this.#callByIndex ??= new Map()).set(index, call);
     this.#lastCall = call;
     this.#sawAnswer = true;
     if (call.settled) return;
@@ -184,7 +197,7 @@ export class OpenAIChatTranslator extends BaseTranslator<unknown> {
 
   /** The call a tool-call delta continues, or undefined for a new call. */
   #findCall(index: number | undefined, id: string | undefined, name: string | undefined): StreamedToolCall | undefined {
-    const known = id === undefined ? undefined : this.#callById.get(id);
+    const known = id === undefined ? undefined : this.#callById?.get(id);
     if (known) return known;
     if (index === undefined) {
       // Without index or id (Mistral continuation chunks): the last open call, unless this names a new tool.
@@ -192,7 +205,7 @@ export class OpenAIChatTranslator extends BaseTranslator<unknown> {
       if (id === undefined && last && !last.settled && !(name && last.toolName)) return last;
       return undefined;
     }
-    const call = this.#callByIndex.get(index);
+    const call = this.#callByIndex?.get(index);
     if (!call || id === undefined || !call.providerId) return call;
     // A new id at a known index: some compatible APIs number every call 0. The previous call is complete.
     this.#settle(call);

@@ -5,7 +5,7 @@
 // writer keeps the stream valid.
 import { usageFromResponses } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
-import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
 
 /**
  * Output items the client must act on (run the call, or answer the approval request), by item
@@ -79,6 +79,9 @@ interface OutputItem {
   textKeys: Set<string>;
   reasoningKeys: Set<string>;
   done: boolean;
+  /** The text key of the content index seen last (`${key}:${contentIndex}`), kept so each delta reuses one string. */
+  lastTextKey: string | undefined;
+  lastContentIndex: number;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -156,7 +159,16 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   protected map(event: unknown, index: number): void {
     if (!isRecord(event)) throw new Error(`expected an event object, got ${event === null ? 'null' : typeof event}`);
     this.#current = index;
-    const type = str(event, 'type');
+    const type = asString(event.type);
+    // The hot case first: a text delta per token (the switch compares the type string case by case).
+    if (type === 'response.output_text.delta') {
+      const item = this.#itemOf(event, 'message');
+      const delta = asString(event.delta) ?? '';
+      this.#sawAnswer ||= delta !== '';
+      const contentIndex = event.content_index;
+      this.#textDelta(item, this.#textKey(item, typeof contentIndex === 'number' && Number.isInteger(contentIndex) ? contentIndex : 0), delta);
+      return;
+    }
     switch (type) {
       case 'response.created':
       case 'response.in_progress':
@@ -323,6 +335,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
       textKeys: new Set(),
       reasoningKeys: new Set(),
       done: false,
+      lastTextKey: undefined,
+      lastContentIndex: 0,
     };
     this.#items.push(item);
     if (outputIndex !== undefined) this.#byIndex.set(outputIndex, item);
@@ -334,9 +348,17 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
    * The item an event is about: by `item_id`, else by `output_index` (then remembering the new id),
    * else a new item of `type` (an event whose `output_item.added` was lost).
    */
+  /** `${item.key}:${contentIndex}`, the same string object while the content index does not change. */
+  #textKey(item: OutputItem, contentIndex: number): string {
+    if (item.lastTextKey !== undefined && item.lastContentIndex === contentIndex) return item.lastTextKey;
+    item.lastContentIndex = contentIndex;
+    return (item.lastTextKey = `${item.key}:${contentIndex}`);
+  }
+
   #itemOf(event: Record<string, unknown>, type: string, raw?: unknown): OutputItem {
-    const id = str(event, 'item_id') || str(raw, 'id');
-    const outputIndex = integer(event, 'output_index');
+    const id = asString(event.item_id) || asString(asRecord(raw)?.id);
+    const rawIndex = event.output_index;
+    const outputIndex = typeof rawIndex === 'number' && Number.isInteger(rawIndex) ? rawIndex : undefined;
     let item = id ? this.#byId.get(id) : undefined;
     if (!item && outputIndex !== undefined) {
       item = this.#byIndex.get(outputIndex);

@@ -1,0 +1,125 @@
+// Why this file exists: a row is only worth printing next to its bare baseline when both were
+// measured in the same run, interleaved, after the same warm-up — machine noise (turbo, GC, a
+// neighbour) then hits every variant alike. This is that measuring loop, plus the statistics.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** One variant of a scenario: `bare` is the baseline the others are compared with. */
+export interface Variant {
+  name: string;
+  /** One operation (a call, a whole stream). */
+  run(): Promise<unknown> | unknown;
+}
+
+/** How to interleave. */
+export interface InterleaveOptions {
+  /** Iterations (every variant once each) before recording. */
+  warmup: number;
+  /** Recorded iterations. */
+  iterations: number;
+  /** Between iterations, outside the timing (reset exporters, GC). */
+  between?: (iteration: number) => void | Promise<void>;
+  /** A full GC before every timed run, outside the timing: long runs then all start from a collected heap. */
+  gcBefore?: boolean;
+}
+
+/**
+ * Runs every variant once per iteration, in an order rotated every iteration, timing each run on its
+ * own. Returns the durations in milliseconds per variant.
+ */
+export async function interleave(variants: readonly Variant[], options: InterleaveOptions): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const total = options.warmup + options.iterations;
+  for (let iteration = 0; iteration < total; iteration++) {
+    const record = iteration >= options.warmup;
+    for (let k = 0; k < variants.length; k++) {
+      const variant = variants[(iteration + k) % variants.length]!;
+      if (options.gcBefore) forceGc();
+      const started = performance.now();
+      await variant.run();
+      const elapsed = performance.now() - started;
+      if (record) samples.get(variant.name)!.push(elapsed);
+    }
+    await options.between?.(iteration);
+  }
+  return samples;
+}
+
+/** Sorted copy. */
+function sorted(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+/** Linear-interpolated quantile of sorted values. */
+function quantileOf(sortedValues: readonly number[], q: number): number {
+  if (sortedValues.length === 0) return Number.NaN;
+  const position = (sortedValues.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.ceil(position);
+  const a = sortedValues[lower]!;
+  const b = sortedValues[upper]!;
+  return a + (b - a) * (position - lower);
+}
+
+/** Median, p99 and interquartile range of a sample. */
+export interface Stats {
+  n: number;
+  median: number;
+  p99: number;
+  q1: number;
+  q3: number;
+  min: number;
+  max: number;
+}
+
+export function stats(values: readonly number[]): Stats {
+  const s = sorted(values);
+  return {
+    n: s.length,
+    median: quantileOf(s, 0.5),
+    p99: quantileOf(s, 0.99),
+    q1: quantileOf(s, 0.25),
+    q3: quantileOf(s, 0.75),
+    min: s[0] ?? Number.NaN,
+    max: s[s.length - 1] ?? Number.NaN,
+  };
+}
+
+/** IQR as a fraction of the median: the row's spread. */
+export function relativeIqr(s: Stats): number {
+  return s.median === 0 ? 0 : (s.q3 - s.q1) / s.median;
+}
+
+/** Scales every value (ms per op → µs per call, ns per event). */
+export function scale(values: readonly number[], factor: number): number[] {
+  return values.map((v) => v * factor);
+}
+
+let gcFunction: (() => void) | undefined;
+
+/** A full garbage collection: `global.gc` under `--expose-gc`, else enabled at runtime (vitest). */
+export function forceGc(): void {
+  if (!gcFunction) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (typeof exposed === 'function') gcFunction = exposed;
+    else {
+      setFlagsFromString('--expose-gc');
+      gcFunction = runInNewContext('gc') as () => void;
+    }
+  }
+  gcFunction();
+}
+
+/**
+ * Heap used after full collections with event-loop turns between them: FinalizationRegistry
+ * callbacks (the `openai` SDK and Node's `AbortSignal.any` register one per request) run in tasks
+ * after a GC, and what they release is only collected by the next GC.
+ */
+export async function settledHeap(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    forceGc();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  forceGc();
+  return process.memoryUsage().heapUsed;
+}

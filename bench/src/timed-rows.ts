@@ -1,0 +1,88 @@
+// Why this file exists: per-call and per-event rows are all "time these variants, interleaved,
+// against the bare one" — the measuring and the turning of samples into rows, once.
+import { interleave, relativeIqr, scale, stats } from './harness.ts';
+import { judge, type Row, type Target } from './rows.ts';
+import { formatNumber } from './table.ts';
+
+export interface TimedVariant {
+  /** `bare` is the baseline of the others. */
+  name: string;
+  scenario: string;
+  run(): Promise<unknown>;
+  target?: Target;
+  note?: string;
+}
+
+export interface TimedRowsSpec {
+  group: Row['group'];
+  /** Row ids are `${idPrefix}.${variant.name}`. */
+  idPrefix: string;
+  /** Operations per timed run (1 call; N events of one stream). */
+  n: number;
+  unit: string;
+  /** Milliseconds per timed run → one `unit` per operation. */
+  factor: number;
+  variants: readonly TimedVariant[];
+  warmup: number;
+  iterations: number;
+  between?: () => void | Promise<void>;
+  /** A full GC before every timed run (long streams). */
+  gcBefore?: boolean;
+}
+
+/**
+ * Interleaves the variants and returns one row per variant. `added` is the median of the paired
+ * differences (variant − bare in the same iteration: what slows the whole iteration down cancels
+ * out), with a ~95% confidence half-width `addedCi` (1.58 × IQR / √n, the box-plot notch).
+ */
+export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
+  const samples = await interleave(
+    spec.variants.map((v) => ({ name: v.name, run: () => v.run() })),
+    { warmup: spec.warmup, iterations: spec.iterations, between: spec.between, gcBefore: spec.gcBefore ?? false },
+  );
+  const perOp = new Map([...samples].map(([name, values]) => [name, scale(values, spec.factor / spec.n)]));
+  const bare = perOp.get('bare');
+  const bareStats = bare ? stats(bare) : undefined;
+  return spec.variants.map((variant) => {
+    const values = perOp.get(variant.name)!;
+    const s = stats(values);
+    const row: Row = {
+      id: `${spec.idPrefix}.${variant.name}`,
+      group: spec.group,
+      scenario: variant.scenario,
+      n: spec.n,
+      samples: s.n,
+      unit: spec.unit,
+      median: s.median,
+      p99: s.p99,
+      spread: relativeIqr(s),
+    };
+    if (bare && bareStats && variant.name !== 'bare') {
+      const diffs = stats(values.map((v, i) => v - bare[i]!));
+      row.baseline = `${spec.idPrefix}.bare`;
+      row.baselineMedian = bareStats.median;
+      row.ratio = s.median / bareStats.median;
+      row.added = diffs.median;
+      row.addedCi = (1.58 * (diffs.q3 - diffs.q1)) / Math.sqrt(diffs.n);
+    }
+    if (variant.target) row.target = variant.target;
+    if (variant.note) row.note = variant.note;
+    return judge(row);
+  });
+}
+
+/**
+ * The SDKs spend time honouring the AbortSignal Sluice passes with every request (`AbortSignal.any`,
+ * a listener, and for streams a composite-signal check per chunk); a bare call passes none. Where a
+ * `bare-signal` row was measured, notes what Sluice adds over *that*.
+ */
+export function annotateSignalShare(rows: Row[]): Row[] {
+  const signal = rows.find((r) => r.id.endsWith('.bare-signal'));
+  if (signal?.added === undefined) return rows;
+  for (const row of rows) {
+    if (row.added === undefined || row === signal) continue;
+    const own = row.added - signal.added;
+    row.note = `${signal.added >= 0 ? '+' : ''}${formatNumber(signal.added)} of it is the SDK honouring an AbortSignal; over bare + AbortSignal: ${own >= 0 ? '+' : ''}${formatNumber(own)} ${row.unit}${row.note ? `; ${row.note}` : ''}`;
+  }
+  return rows;
+}

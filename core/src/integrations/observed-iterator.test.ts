@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
+
+/** An async generator source that records how it was closed. */
+function source(items: number[], options: { failAt?: number } = {}) {
+  const log: string[] = [];
+  async function* gen(): AsyncGenerator<number> {
+    try {
+      for (const [index, item] of items.entries()) {
+        if (index === options.failAt) throw new Error(`source failed at ${index}`);
+        yield item;
+      }
+    } finally {
+      log.push('source closed');
+    }
+  }
+  return { log, open: () => gen() };
+}
+
+function recorder(log: string[], options: { hide?: (n: number) => boolean; throwOn?: number } = {}): IterationObserver<number> {
+  return {
+    item(n) {
+      if (n === options.throwOn) throw new Error(`item ${n} rejected`);
+      log.push(`item ${n}`);
+      return options.hide?.(n) ?? false;
+    },
+    end: () => void log.push('end'),
+    error: (error) => void log.push(`error: ${(error as Error).message}`),
+    stopped: () => void log.push('stopped'),
+  };
+}
+
+async function drain(iterable: AsyncIterable<number>): Promise<number[]> {
+  const out: number[] = [];
+  for await (const n of iterable) out.push(n);
+  return out;
+}
+
+describe('ObservedIterator (the async generator it replaces, one `.then` per item)', () => {
+  it('yields every item not hidden, observes all of them in order, ends once', async () => {
+    const { log, open } = source([1, 2, 3, 4]);
+    const iterator = new ObservedIterator(open, recorder(log, { hide: (n) => n === 3 }));
+    expect(await drain(iterator)).toEqual([1, 2, 4]);
+    expect(log).toEqual(['item 1', 'item 2', 'item 3', 'item 4', 'source closed', 'end']);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    expect(log.filter((l) => l === 'end')).toHaveLength(1);
+  });
+
+  it('opens the source on the first next(), not before', async () => {
+    let opened = 0;
+    const iterator = new ObservedIterator(() => (opened++, source([1]).open()), recorder([]));
+    expect(opened).toBe(0);
+    await iterator.next();
+    expect(opened).toBe(1);
+  });
+
+  it('a consumer that breaks closes the source first, then is told stopped; never end', async () => {
+    const { log, open } = source([1, 2, 3]);
+    for await (const n of new ObservedIterator(open, recorder(log))) if (n === 2) break;
+    expect(log).toEqual(['item 1', 'item 2', 'source closed', 'stopped']);
+  });
+
+  it('return() before the first next() neither opens the source nor reports anything', async () => {
+    const { log, open } = source([1]);
+    const iterator = new ObservedIterator(open, recorder(log));
+    expect(await iterator.return()).toEqual({ value: undefined, done: true });
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    expect(log).toEqual([]);
+  });
+
+  it('a source that throws fails the iteration with its error, once', async () => {
+    const { log, open } = source([1, 2, 3], { failAt: 1 });
+    await expect(drain(new ObservedIterator(open, recorder(log)))).rejects.toThrow('source failed at 1');
+    expect(log).toEqual(['item 1', 'source closed', 'error: source failed at 1']);
+  });
+
+  it('an observer that throws on an item closes the source, then fails with that error', async () => {
+    const { log, open } = source([1, 2, 3]);
+    await expect(drain(new ObservedIterator(open, recorder(log, { throwOn: 2 })))).rejects.toThrow('item 2 rejected');
+    expect(log).toEqual(['item 1', 'source closed', 'error: item 2 rejected']);
+  });
+
+  it('an open() that throws rejects the first next() without telling the observer', async () => {
+    const log: string[] = [];
+    const iterator = new ObservedIterator<number>(() => {
+      throw new Error('cannot open');
+    }, recorder(log));
+    await expect(iterator.next()).rejects.toThrow('cannot open');
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    expect(log).toEqual([]);
+  });
+
+  it('answers calls made without waiting in order, as an async generator queues them', async () => {
+    const { log, open } = source([1, 2, 3, 4, 5]);
+    const iterator = new ObservedIterator(open, recorder(log, { hide: (n) => n === 2 }));
+    const results = await Promise.all([iterator.next(), iterator.next(), iterator.next(), iterator.next(), iterator.return()]);
+    expect(results.map((r) => r.value)).toEqual([1, 3, 4, 5, undefined]);
+    expect(log).toEqual(['item 1', 'item 2', 'item 3', 'item 4', 'item 5', 'source closed', 'stopped']);
+  });
+});
+
+describe('ObservedIterator ≡ the async generator it replaced', () => {
+  /** The integrations' former code: `for await` over the source inside try/catch/finally. */
+  function viaGenerator<T>(open: () => AsyncIterator<T>, observer: IterationObserver<T>): AsyncIterableIterator<T> {
+    async function* iterate(): AsyncGenerator<T> {
+      let ended = false;
+      try {
+        for await (const item of { [Symbol.asyncIterator]: open }) {
+          if (observer.item(item)) continue;
+          yield item;
+        }
+        ended = true;
+        observer.end();
+      } catch (error) {
+        ended = true;
+        observer.error(error);
+        throw error;
+      } finally {
+        if (!ended) observer.stopped();
+      }
+    }
+    return iterate();
+  }
+  type Make = (open: () => AsyncIterator<number>, observer: IterationObserver<number>) => AsyncIterableIterator<number>;
+  const scenarios: Record<string, (make: Make) => Promise<unknown>> = {
+    'drain with a hidden item, then next()': async (make) => {
+      const { log, open } = source([1, 2, 3, 4]);
+      const it = make(open, recorder(log, { hide: (n) => n === 3 }));
+      return [await drain(it), await it.next(), log];
+    },
+    'break': async (make) => {
+      const { log, open } = source([1, 2, 3]);
+      for await (const n of make(open, recorder(log))) if (n === 2) break;
+      return log;
+    },
+    'source throws': async (make) => {
+      const { log, open } = source([1, 2, 3], { failAt: 1 });
+      const it = make(open, recorder(log));
+      return [await drain(it).catch((e: Error) => e.message), await it.next(), log];
+    },
+    'observer throws': async (make) => {
+      const { log, open } = source([1, 2, 3]);
+      return [await drain(make(open, recorder(log, { throwOn: 2 }))).catch((e: Error) => e.message), log];
+    },
+    'concurrent calls': async (make) => {
+      const { log, open } = source([1, 2, 3, 4, 5]);
+      const it = make(open, recorder(log, { hide: (n) => n === 2 }));
+      return [await Promise.all([it.next(), it.next(), it.next(), it.next(), it.return!()]), log];
+    },
+    'throw() after an item': async (make) => {
+      const { log, open } = source([1, 2, 3]);
+      const it = make(open, recorder(log));
+      await it.next();
+      return [await it.throw!(new Error('boom')).catch((e: Error) => e.message), await it.next(), log];
+    },
+    'return() while a next() is open': async (make) => {
+      const { log, open } = source([1, 2, 3]);
+      const it = make(open, recorder(log));
+      const [a, b, c] = [it.next(), it.return!(), it.next()];
+      return [await a, await b, await c, log];
+    },
+  };
+  it.each(Object.keys(scenarios))('%s', async (name) => {
+    const expected = await scenarios[name]!(viaGenerator);
+    expect(await scenarios[name]!((open, observer) => new ObservedIterator(open, observer))).toEqual(expected);
+  });
+});

@@ -1,0 +1,206 @@
+// Why this file exists: the `openai` and Agents SDK integrations hand the consumer the SDK's own
+// stream items, observed on the way (onEvent, usage, the settlement). An async generator around a
+// `for await` costs two extra promise hops and a suspended frame per item; this iterator costs one
+// `.then` per item — the hot path runs once per token. It keeps the generator's semantics exactly:
+// the source opens on the first `next()`, calls queue in order, an item that throws closes the
+// source, `return()` closes the source before the call is settled as stopped, and settlements
+// happen at most once.
+
+/** What an integration does at each point of the iteration. */
+export interface IterationObserver<T> {
+  /** One item of the source, in order. Return true to hide it from the consumer. May throw: the iteration fails. */
+  item(item: T): boolean;
+  /** The source ended. May throw: the iteration fails with that error. */
+  end(): void;
+  /** The source, `item` or `end` threw (after the source was closed where a generator would close it). */
+  error(error: unknown): void;
+  /** The consumer stopped (`return()`) after the source was opened, before its end; the source is closed. */
+  stopped(): void;
+}
+
+function done(): IteratorReturnResult<undefined> {
+  return { value: undefined, done: true };
+}
+
+/**
+ * An async iterator over `open()`'s items, observed by `observer`. `open` runs on the first `next()`;
+ * if it throws, the iteration fails with its error and the observer is not told (an `open` that
+ * has started the call settles it itself).
+ */
+export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> {
+  readonly #open: () => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>;
+  readonly #observer: IterationObserver<T>;
+  #source: AsyncIterator<T> | undefined;
+  #started = false;
+  #ended = false;
+  /** `next`/`return`/`throw` calls not answered yet; a call made while another is open waits behind `#tail`. */
+  #pending = 0;
+  #tail: Promise<IteratorResult<T, undefined>> | undefined;
+
+  constructor(open: () => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>, observer: IterationObserver<T>) {
+    this.#open = open;
+    this.#observer = observer;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#pending++ === 0) return (this.#tail = this.#pull());
+    const pull = () => this.#pull();
+    return (this.#tail = this.#tail!.then(pull, pull));
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    return this.#enqueueRare(() => this.#stop());
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
+    return this.#enqueueRare(() => this.#fail(error));
+  }
+
+  /**
+   * Calls are answered in order (async generators queue them too): a call made while another is
+   * open waits behind `#tail`. Every call decrements `#pending` once when its answer settles —
+   * `#pull` in its own handlers (no extra promise per item), `return`/`throw` through `finally`.
+   */
+  #enqueueRare(step: () => Promise<IteratorResult<T, undefined>>): Promise<IteratorResult<T, undefined>> {
+    const run = () =>
+      step().finally(() => {
+        this.#answered();
+      });
+    if (this.#pending++ === 0) return (this.#tail = run());
+    return (this.#tail = this.#tail!.then(run, run));
+  }
+
+  /** One call answered; with none left open, the last answer is not kept alive by `#tail`. */
+  #answered(): void {
+    if (--this.#pending === 0) this.#tail = undefined;
+  }
+
+  #pull(): Promise<IteratorResult<T, undefined>> {
+    if (this.#ended) {
+      this.#answered();
+      return Promise.resolve(done());
+    }
+    const source = this.#source;
+    if (source !== undefined) return this.#nextOf(source);
+    this.#started = true;
+    let opened: AsyncIterator<T> | PromiseLike<AsyncIterator<T>>;
+    try {
+      opened = this.#open();
+    } catch (error) {
+      this.#ended = true;
+      this.#answered();
+      return Promise.reject(error);
+    }
+    return Promise.resolve(opened).then(
+      (it) => {
+        this.#source = it;
+        return this.#nextOf(it);
+      },
+      (error: unknown) => {
+        this.#ended = true;
+        this.#answered();
+        throw error;
+      },
+    );
+  }
+
+  #nextOf(source: AsyncIterator<T>): Promise<IteratorResult<T, undefined>> {
+    let step: Promise<IteratorResult<T, unknown>>;
+    try {
+      step = source.next();
+    } catch (error) {
+      return Promise.resolve().then(() => this.#onSourceError(error));
+    }
+    return step.then(this.#onResult, this.#onSourceError);
+  }
+
+  readonly #onResult = (result: IteratorResult<T, unknown>): IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>> => {
+    if (this.#ended) {
+      // Stopped or failed meanwhile.
+      this.#answered();
+      return done();
+    }
+    if (result.done) {
+      this.#ended = true;
+      this.#answered();
+      try {
+        this.#observer.end();
+      } catch (error) {
+        this.#observer.error(error);
+        throw error;
+      }
+      return done();
+    }
+    let hidden: boolean;
+    try {
+      hidden = this.#observer.item(result.value);
+    } catch (error) {
+      // A generator's `for await` closes its source before its `catch` runs.
+      this.#ended = true;
+      return this.#closeSource().then(() => {
+        this.#answered();
+        this.#observer.error(error);
+        throw error;
+      });
+    }
+    if (hidden) return this.#nextOf(this.#source!);
+    this.#answered();
+    return result as IteratorYieldResult<T>;
+  };
+
+  readonly #onSourceError = (error: unknown): never => {
+    this.#answered();
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#observer.error(error);
+    }
+    throw error;
+  };
+
+  /** Closes the source for a throw: its `return()` is awaited, its own failure ignored. */
+  #closeSource(): Promise<unknown> {
+    try {
+      return Promise.resolve(this.#source?.return?.()).then(undefined, () => undefined);
+    } catch {
+      return Promise.resolve();
+    }
+  }
+
+  #stop(): Promise<IteratorResult<T, undefined>> {
+    if (!this.#started || this.#ended) {
+      this.#ended = true;
+      return Promise.resolve(done());
+    }
+    this.#ended = true;
+    const fail = (error: unknown): never => {
+      this.#observer.error(error);
+      throw error;
+    };
+    let closing: unknown;
+    try {
+      closing = this.#source?.return?.();
+    } catch (error) {
+      return Promise.resolve().then(() => fail(error));
+    }
+    return Promise.resolve(closing).then(() => {
+      this.#observer.stopped();
+      return done();
+    }, fail);
+  }
+
+  #fail(error: unknown): Promise<IteratorResult<T, undefined>> {
+    if (!this.#started || this.#ended) {
+      this.#ended = true;
+      return Promise.reject(error);
+    }
+    this.#ended = true;
+    return this.#closeSource().then(() => {
+      this.#observer.error(error);
+      throw error;
+    });
+  }
+}
