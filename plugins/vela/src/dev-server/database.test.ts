@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openVelaDatabase } from './database.ts';
+import { openVelaDatabase, UNSETTLED_EXECUTION_FIELDS } from './database.ts';
 import type { ExecutionRecord, VelaDatabase } from './database.ts';
 
 let dir: string;
@@ -52,26 +52,8 @@ function seedExecution(db: VelaDatabase): void {
     estimatedNano: 1,
     budgetRemainingNano: null,
     relayExpiresAt: 1000,
-    inputTokens: null,
-    outputTokens: null,
-    totalTokens: null,
-    cachedInputTokens: null,
-    cacheWriteInputTokens: null,
-    reasoningTokens: null,
-    costNano: null,
-    costSource: null,
-    relayInputTokens: null,
-    relayOutputTokens: null,
-    relayStatus: 'unused',
-    responseId: null,
-    finishReason: null,
-    errorType: null,
-    errorMessage: null,
-    statusCode: null,
-    durationMs: null,
-    timeToFirstTokenMs: null,
+    ...UNSETTLED_EXECUTION_FIELDS,
     createdAt: 0,
-    reportedAt: null,
   };
   db.insertExecution(execution);
   expect(db.getExecution('ex_1')).toEqual(execution);

@@ -176,6 +176,29 @@ export interface ExecutionRecord {
   reportedAt: number | null;
 }
 
+/** The fields of an execution that only its report (or its relay) fills in: all unknown at prepare. */
+export const UNSETTLED_EXECUTION_FIELDS = Object.freeze({
+  inputTokens: null,
+  outputTokens: null,
+  totalTokens: null,
+  cachedInputTokens: null,
+  cacheWriteInputTokens: null,
+  reasoningTokens: null,
+  costNano: null,
+  costSource: null,
+  relayInputTokens: null,
+  relayOutputTokens: null,
+  relayStatus: 'unused',
+  responseId: null,
+  finishReason: null,
+  errorType: null,
+  errorMessage: null,
+  statusCode: null,
+  durationMs: null,
+  timeToFirstTokenMs: null,
+  reportedAt: null,
+} as const satisfies Partial<ExecutionRecord>);
+
 /** A relay key, by hash. */
 export interface RelayKeyRecord {
   keyHash: string;

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PrepareAllow, PrepareRefusal, PrepareRequest, PrepareResponse } from '../protocol.ts';
 import { authenticateApp } from './auth.ts';
 import type { ServerContext } from './context.ts';
-import type { DelegationRecord, ExecutionRecord } from './database.ts';
+import { UNSETTLED_EXECUTION_FIELDS, type DelegationRecord, type ExecutionRecord } from './database.ts';
 import { invalidField, VelaDevServerError } from './errors.ts';
 import { JSON_BODY_LIMIT, parseJsonObject, readBody, sendJson } from './http-json.ts';
 import type { JsonObject } from './http-json.ts';
@@ -237,26 +237,8 @@ export function prepareExecution(context: ServerContext, appId: string, idempote
       estimatedNano: estimateNano,
       budgetRemainingNano: decision.outcome === 'allow' ? decision.remainingNano : null,
       relayExpiresAt: decision.outcome === 'allow' ? now + context.relayTtlMs : null,
-      inputTokens: null,
-      outputTokens: null,
-      totalTokens: null,
-      cachedInputTokens: null,
-      cacheWriteInputTokens: null,
-      reasoningTokens: null,
-      costNano: null,
-      costSource: null,
-      relayInputTokens: null,
-      relayOutputTokens: null,
-      relayStatus: 'unused',
-      responseId: null,
-      finishReason: null,
-      errorType: null,
-      errorMessage: null,
-      statusCode: null,
-      durationMs: null,
-      timeToFirstTokenMs: null,
+      ...UNSETTLED_EXECUTION_FIELDS,
       createdAt: now,
-      reportedAt: null,
     };
     db.insertExecution(execution);
     if (execution.outcome !== 'allow') return refusalAnswer(execution);
