@@ -27,5 +27,5 @@ export type { DenialKind } from './errors.ts';
 export { redactSecrets, toCallError } from './call-error.ts';
 export { currentScope, withScope } from './scope.ts';
 export type { ExecutionScope } from './scope.ts';
-export { usageFromAgents, usageFromAiSdk, usageFromChatCompletions, usageFromResponses } from './usage.ts';
+export { usageFromAgents, usageFromAiSdk, usageFromChatCompletions, usageFromLanguageModelUsage, usageFromResponses } from './usage.ts';
 export type { Usage } from './usage.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toCallError } from './call-error.ts';
-import { usageFromAgents, usageFromAiSdk, usageFromChatCompletions, usageFromResponses } from './usage.ts';
+import { usageFromAgents, usageFromAiSdk, usageFromChatCompletions, usageFromLanguageModelUsage, usageFromResponses } from './usage.ts';
 
 describe('usage converters', () => {
   it('Chat Completions: details map to cached and reasoning; absent details stay undefined', () => {
@@ -31,6 +31,16 @@ describe('usage converters', () => {
       inputTokens: 8, outputTokens: 5, totalTokens: 13, cachedInputTokens: 2, cacheWriteInputTokens: undefined, reasoningTokens: 2,
     });
     expect(usageFromAiSdk({ inputTokens: { total: undefined }, outputTokens: { total: 5 } })).toMatchObject({ inputTokens: undefined, totalTokens: undefined });
+  });
+});
+
+describe('usageFromLanguageModelUsage', () => {
+  it('reads the ai package usage (details objects, explicit total); missing counts stay undefined', () => {
+    expect(usageFromLanguageModelUsage({ inputTokens: 63, inputTokenDetails: { noCacheTokens: 48, cacheReadTokens: 15, cacheWriteTokens: undefined }, outputTokens: 27, outputTokenDetails: { textTokens: 20, reasoningTokens: 7 }, totalTokens: 90 })).toEqual({
+      inputTokens: 63, outputTokens: 27, totalTokens: 90, cachedInputTokens: 15, cacheWriteInputTokens: undefined, reasoningTokens: 7,
+    });
+    expect(usageFromLanguageModelUsage({ inputTokens: 5 })).toMatchObject({ outputTokens: undefined, totalTokens: undefined, cachedInputTokens: undefined });
+    expect(usageFromLanguageModelUsage('x')).toBeUndefined();
   });
 });
 

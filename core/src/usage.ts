@@ -120,3 +120,25 @@ export function usageFromAiSdk(usage: unknown): Usage | undefined {
     reasoningTokens: num(output?.reasoning),
   };
 }
+
+/**
+ * From the `ai` package's `LanguageModelUsage` (`streamText`/`generateText` results and their
+ * `finish` parts: `inputTokens`, `inputTokenDetails.cacheReadTokens|cacheWriteTokens`,
+ * `outputTokenDetails.reasoningTokens`, `totalTokens`).
+ */
+export function usageFromLanguageModelUsage(usage: unknown): Usage | undefined {
+  const u = record(usage);
+  if (!u) return undefined;
+  const inputTokens = num(u.inputTokens);
+  const outputTokens = num(u.outputTokens);
+  const input = record(u.inputTokenDetails);
+  const output = record(u.outputTokenDetails);
+  return {
+    inputTokens,
+    outputTokens,
+    totalTokens: num(u.totalTokens),
+    cachedInputTokens: num(input?.cacheReadTokens),
+    cacheWriteInputTokens: num(input?.cacheWriteTokens),
+    reasoningTokens: num(output?.reasoningTokens),
+  };
+}

@@ -2,22 +2,9 @@
 // them; its `fullStream` (TextStreamPart) is the whole multi-step run. This translates it into one
 // Vel message — a step per model call, tool outputs from the executed tools — like the Agents run
 // translator does for Agents SDK runs.
-import type { Usage } from '@sluice/core';
+import { usageFromLanguageModelUsage } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
 import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
-
-function usageOf(usage: unknown): Usage | undefined {
-  if (typeof usage !== 'object' || usage === null) return undefined;
-  const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
-  return {
-    inputTokens: n(prop(usage, 'inputTokens')),
-    outputTokens: n(prop(usage, 'outputTokens')),
-    totalTokens: n(prop(usage, 'totalTokens')),
-    cachedInputTokens: n(prop(prop(usage, 'inputTokenDetails'), 'cacheReadTokens')),
-    cacheWriteInputTokens: n(prop(prop(usage, 'inputTokenDetails'), 'cacheWriteTokens')),
-    reasoningTokens: n(prop(prop(usage, 'outputTokenDetails'), 'reasoningTokens')),
-  };
-}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : typeof error === 'string' ? error : (JSON.stringify(error) ?? 'error');
@@ -93,7 +80,7 @@ export class AiSdkTextStreamTranslator extends BaseTranslator<unknown> {
         else w.sourceDocument(str(part, 'mediaType') ?? 'application/octet-stream', str(part, 'title') ?? 'document', str(part, 'filename'));
         return;
       case 'finish':
-        this.state.usage = usageOf(prop(part, 'totalUsage'));
+        this.state.usage = usageFromLanguageModelUsage(prop(part, 'totalUsage'));
         this.state.finishReason = toVelFinishReason(str(part, 'finishReason')) ?? 'other';
         return;
       case 'error':
