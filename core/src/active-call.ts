@@ -78,6 +78,16 @@ export class ActiveCall {
   }
 
   /** Reports `completed`. */
+  /**
+   * For stream ends: the SDKs end a stream quietly when its request was aborted, so an end after the
+   * call's signal aborted is an abort, not a completion. Reports `aborted` then and returns true.
+   */
+  abortedAtEnd(): boolean {
+    if (!this.call.signal.aborted) return false;
+    this.abort(abortReason(this.call.signal));
+    return true;
+  }
+
   complete(info: CompletionInfo): void {
     if (this.#settled) return;
     const outcome: Outcome = { status: 'completed', usage: info.usage, ...this.#timings() };

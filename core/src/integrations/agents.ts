@@ -11,7 +11,7 @@ import {
   type StreamEvent as AgentsStreamEvent,
 } from '@openai/agents';
 import type OpenAI from 'openai';
-import { abortReason, type ActiveCall, type CompletionInfo } from '../active-call.ts';
+import type { ActiveCall, CompletionInfo } from '../active-call.ts';
 import type { ModelSlot } from '../model-call.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
@@ -144,9 +144,9 @@ class SluiceAgentsModel implements Model {
         return false;
       },
       end() {
-        // The openai client ends an aborted stream quietly and the SDK still reports it done: an abort.
-        if (active.call.signal.aborted) active.abort(abortReason(active.call.signal));
-        else if (done) {
+        // The openai client ends an aborted stream quietly and the SDK still reports it done.
+        if (active.abortedAtEnd()) return;
+        if (done) {
           const info = completionOf(done, api);
           active.complete({ ...info, responseModel: info.responseModel ?? responseModel });
         } else active.fail(new Error('the model stream ended without a response_done event'));

@@ -5,7 +5,7 @@ import OpenAI, { APIPromise } from 'openai';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import type { Response as OpenAIResponse, ResponseCreateParams, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { Stream } from 'openai/streaming';
-import { abortReason, type ActiveCall, type CompletionInfo } from '../active-call.ts';
+import type { ActiveCall, CompletionInfo } from '../active-call.ts';
 import { SluiceConfigError } from '../errors.ts';
 import { finishReasonFromResponse } from '../finish-reason.ts';
 import type { ModelApi } from '../model-call.ts';
@@ -63,8 +63,7 @@ class CallStreamObserver<T> implements IterationObserver<T> {
 
   end(): void {
     const active = this.#active;
-    // The SDK ends a stream quietly when its request is aborted: that is an abort, not a completion.
-    if (active.call.signal.aborted) return active.abort(abortReason(active.call.signal));
+    if (active.abortedAtEnd()) return;
     const end = this.#observer.finish();
     if ('error' in end) active.fail(end.error);
     else active.complete(end);
