@@ -241,10 +241,17 @@ class SluicePipeline implements Pipeline, CallSink {
 
   report(call: ModelCall, outcome: Outcome): void {
     if (!hookInUse(this.hooks.onReport)) return;
-    const done = this.hooks.onReport
-      .promise(call, outcome)
-      .catch((error: unknown) => this.#onPluginError(error instanceof SluicePluginError ? error : new SluicePluginError('sluice', 'onReport', error)))
-      .finally(() => this.#pending.delete(done));
+    // callAsync, not promise(): when every onReport tap is synchronous (the limiters, OTel) the hook
+    // finishes inside this call and no promise is made; only a report still running is tracked.
+    let finish: (() => void) | undefined;
+    let finished = false;
+    this.hooks.onReport.callAsync(call, outcome, (error) => {
+      finished = true;
+      if (error) this.#onPluginError(error instanceof SluicePluginError ? error : new SluicePluginError('sluice', 'onReport', error));
+      finish?.();
+    });
+    if (finished) return;
+    const done = new Promise<void>((resolve) => (finish = resolve)).finally(() => this.#pending.delete(done));
     this.#pending.add(done);
   }
 
