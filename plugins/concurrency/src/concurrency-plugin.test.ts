@@ -117,7 +117,8 @@ describe('concurrency() slots', () => {
     const call = (await second).call;
     expect(typeof call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]).toBe('number');
     expect(call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]).toBeGreaterThanOrEqual(0);
-    expect(first.call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]).toBeGreaterThanOrEqual(0);
+    expect(first.call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]).toBe(0); // admitted without waiting
+    (await second).complete({ usage: undefined });
   });
 
   it('per model and per tenant keys: calls without a tenant share "(no tenant)"; a custom key replaces the tenant', async () => {
@@ -294,9 +295,42 @@ describe('concurrency() refusals', () => {
     expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: { 'tenant:A': { running: 0, queued: 0 }, 'tenant:B': { running: 0, queued: 0 } } });
   });
 
+  it('a call held back only by the rate window is admitted when the window moves, and the key is dropped one window later', async () => {
+    const w = world({ perTenant: { concurrency: Infinity, intervalMs: 40, intervalCap: 2 } });
+    for (let i = 0; i < 2; i++) (await w.start('A')).complete({ usage: undefined });
+    await w.sluice.idle();
+    // The key lingers (its window counts two starts) when the third call arrives and must wait.
+    const startedAt = performance.now();
+    const third = await w.start('A', { attributes: { label: 'third' } });
+    expect(third.call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]).toBeGreaterThan(0);
+    expect(performance.now() - startedAt).toBeGreaterThan(0);
+    expect(w.admitted.at(-1)).toBe('third');
+    third.complete({ usage: undefined });
+    await w.sluice.idle();
+    await vi.waitFor(() => expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} }), { interval: 5, timeout: 5_000 });
+  });
+
+  it('an abort in the middle of a line keeps the order of the others', async () => {
+    const w = world({ global: { concurrency: 1 } });
+    const holder = await w.start('A', { attributes: { label: 'holder' } });
+    const controller = new AbortController();
+    const labels = ['first', 'leaves', 'second', 'third'];
+    const waiting = labels.map((label) => w.start('A', { attributes: { label }, ...(label === 'leaves' ? { signal: controller.signal } : {}) }));
+    await untilQueued(w.limiter, 4);
+    const reason = new Error('changed my mind');
+    controller.abort(reason);
+    expect(await rejection(waiting[1]!)).toBe(reason);
+    expect(w.limiter.stats().keys).toEqual({ global: { running: 1, queued: 3 } });
+    holder.complete({ usage: undefined });
+    for (const index of [0, 2, 3]) (await waiting[index]!).complete({ usage: undefined });
+    await w.sluice.idle();
+    expect(w.admitted).toEqual(['holder', 'first', 'second', 'third']);
+    expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
+  });
+
   it('close() ends waits with ConcurrencyClosedError and refuses new calls', async () => {
     const w = world({ global: { concurrency: 1 } });
-    await w.start('A');
+    const holder = await w.start('A');
     const waiting = w.start('A');
     await untilQueued(w.limiter, 1);
     const refused = rejection(waiting); // handled before close() makes it reject
@@ -306,6 +340,7 @@ describe('concurrency() refusals', () => {
     expect((error as Error).cause).toBeInstanceOf(ConcurrencyClosedError);
     expect(await rejection(w.start('A'))).toMatchObject({ cause: { code: 'SLUICE_CONCURRENCY_CLOSED' } });
     expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
+    holder.complete({ usage: undefined });
   });
 
   it('per-key queues are dropped when idle: 500 tenants leave no queue behind', async () => {

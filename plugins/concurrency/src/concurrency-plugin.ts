@@ -2,19 +2,10 @@
 // authorization, so single-use relay credentials are never handed out to a call that then sits in a
 // queue — until it holds a slot of every limit that applies to it, and gives them back in
 // `onReport`, which fires exactly once whatever happens to the call.
-import PQueue from 'p-queue';
 import { SluiceConfigError, type ModelCall, type SluicePlugin } from '@sluice/core';
 import { ConcurrencyClosedError, queueFullError } from './errors.ts';
-import {
-  LIMIT_OPTION_KEYS,
-  levelsOf,
-  normalizeLimitOptions,
-  priorityOf,
-  rejectUnknownKeys,
-  type LimitLevel,
-  type LimitOptions,
-  type NormalizedLimit,
-} from './limits.ts';
+import { KeyGate, type Waiter } from './key-gate.ts';
+import { LIMIT_OPTION_KEYS, normalizeLimitOptions, priorityOf, rejectUnknownKeys, tenantKeyOf, type LimitOptions, type NormalizedLimitOptions } from './limits.ts';
 import { CONCURRENCY_STAGE, QUEUE_WAIT_MS_ATTRIBUTE, type ConcurrencyStats, type KeyStats } from './plugin-contract.ts';
 import { WaitScope } from './wait-scope.ts';
 
@@ -33,25 +24,65 @@ export interface ConcurrencyPlugin extends SluicePlugin {
   close(): Promise<void>;
 }
 
-/** One key's queue: a p-queue whose tasks are "hold a slot until released". */
-interface KeyQueue {
-  readonly name: string;
-  readonly queue: PQueue;
-  readonly limit: NormalizedLimit;
-  running: number;
-  waiting: number;
-  /** Set while an idle rate-limited queue lingers for one window, so its window still counts. */
-  retireTimer: ReturnType<typeof setTimeout> | undefined;
-}
+/** The gates of every key in use, by kind; a gate is dropped when idle. */
+class GateTable {
+  readonly #config: NormalizedLimitOptions;
+  readonly tenants = new Map<string, KeyGate>();
+  readonly models = new Map<string, KeyGate>();
+  global: KeyGate | undefined;
+  readonly #drop = (gate: KeyGate): void => {
+    if (gate.kind === 'global') {
+      if (this.global === gate) this.global = undefined;
+    } else {
+      const map = gate.kind === 'tenant' ? this.tenants : this.models;
+      if (map.get(gate.value) === gate) map.delete(gate.value);
+    }
+  };
 
-/** A held slot; `release` is idempotent. */
-interface HeldSlot {
-  release(): void;
+  constructor(config: NormalizedLimitOptions) {
+    this.#config = config;
+  }
+
+  /** The gates `call` needs, most specific first (tenant → model → global), created if missing. */
+  gatesOf(call: ModelCall): KeyGate[] {
+    const gates: KeyGate[] = [];
+    const { perTenant, perModel, global } = this.#config;
+    if (perTenant) gates.push(this.#in(this.tenants, 'tenant', tenantKeyOf(call, this.#config), perTenant));
+    if (perModel) gates.push(this.#in(this.models, 'model', call.model, perModel));
+    if (global) gates.push((this.global ??= new KeyGate('global', '', global, this.#drop)));
+    return gates;
+  }
+
+  /** The gate now current for `gate`'s key (a key dropped while a call waited is made anew). */
+  current(gate: KeyGate): KeyGate {
+    if (gate.kind === 'global') return (this.global ??= new KeyGate('global', '', gate.limit, this.#drop));
+    return this.#in(gate.kind === 'tenant' ? this.tenants : this.models, gate.kind, gate.value, gate.limit);
+  }
+
+  *all(): Iterable<KeyGate> {
+    yield* this.tenants.values();
+    yield* this.models.values();
+    if (this.global) yield this.global;
+  }
+
+  clear(): void {
+    for (const gate of this.all()) gate.clear();
+    this.tenants.clear();
+    this.models.clear();
+    this.global = undefined;
+  }
+
+  #in(map: Map<string, KeyGate>, kind: 'tenant' | 'model', value: string, limit: KeyGate['limit']): KeyGate {
+    let gate = map.get(value);
+    if (gate === undefined) map.set(value, (gate = new KeyGate(kind, value, limit, this.#drop)));
+    return gate;
+  }
 }
 
 /**
  * Limits concurrency, rate and queue length of model calls in this process — globally, per tenant
- * and per model — with one p-queue per key, created when a key is first used and dropped when idle.
+ * and per model — with one gate per key, created when a key is first used and dropped when idle. A
+ * call whose keys are all free is admitted at once, without any waiting machinery.
  *
  * @example
  * const limiter = concurrency({ global: { concurrency: 32 }, perTenant: { concurrency: 4 }, maxQueue: 100, maxWaitMs: 30_000 });
@@ -63,129 +94,107 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
   }
   rejectUnknownKeys(options as Record<string, unknown>, LIMIT_OPTION_KEYS, '');
   const config = normalizeLimitOptions(options);
-  const queues = new Map<string, KeyQueue>();
-  /** Admitted calls by id, with the slots they hold. */
-  const admitted = new Map<string, HeldSlot[]>();
+  const table = new GateTable(config);
+  /** Admitted calls by id, with the gates they hold a slot of. */
+  const admitted = new Map<string, KeyGate[]>();
   const waits = new Set<WaitScope>();
   let closed = false;
 
-  const queueFor = (level: LimitLevel): KeyQueue => {
-    let entry = queues.get(level.name);
-    if (entry) {
-      if (entry.retireTimer !== undefined) clearTimeout(entry.retireTimer);
-      entry.retireTimer = undefined;
-      return entry;
-    }
-    const { concurrency: limit, intervalMs, intervalCap } = level.limit;
-    const queue = new PQueue(
-      intervalMs > 0 ? { concurrency: limit, interval: intervalMs, intervalCap, strict: true } : { concurrency: limit },
-    );
-    entry = { name: level.name, queue, limit: level.limit, running: 0, waiting: 0, retireTimer: undefined };
-    queues.set(level.name, entry);
-    return entry;
+  const releaseAll = (held: readonly KeyGate[], count = held.length): void => {
+    for (let i = count - 1; i >= 0; i--) held[i]!.release();
   };
 
-  /** Drops an idle queue — at once, or after one rate window so calls started in it still count. */
-  const retireIfIdle = (entry: KeyQueue): void => {
-    if (entry.running > 0 || entry.waiting > 0 || queues.get(entry.name) !== entry) return;
-    if (entry.limit.intervalMs === 0) {
-      queues.delete(entry.name);
-      return;
-    }
-    if (entry.retireTimer !== undefined) clearTimeout(entry.retireTimer);
-    entry.retireTimer = setTimeout(() => {
-      entry.retireTimer = undefined;
-      if (entry.running === 0 && entry.waiting === 0 && queues.get(entry.name) === entry) queues.delete(entry.name);
-    }, entry.limit.intervalMs);
-    entry.retireTimer.unref();
-  };
+  /**
+   * A call that found a key busy: takes its slots most specific first, standing in one line at a
+   * time, so a call waiting for its tenant holds no global slot. It is its own waiter.
+   */
+  class Admission extends WaitScope implements Waiter {
+    readonly priority: number;
+    readonly promise: Promise<ModelCall>;
+    readonly #call: ModelCall;
+    readonly #gates: KeyGate[];
+    /** Gates before this index are held; the one at it is being waited for. */
+    #index = 0;
+    readonly #startedAt = performance.now();
+    #resolve!: (call: ModelCall) => void;
+    #reject!: (error: unknown) => void;
 
-  const acquire = async (level: LimitLevel, wait: WaitScope, priority: number): Promise<HeldSlot> => {
-    const entry = queueFor(level);
-    const { maxQueue } = config;
-    if (maxQueue !== undefined && entry.waiting >= maxQueue && (entry.waiting > 0 || entry.running >= entry.limit.concurrency)) {
-      retireIfIdle(entry);
-      throw queueFullError(level, entry.waiting, CONCURRENCY_PLUGIN_NAME);
-    }
-    if (wait.signal.aborted) {
-      retireIfIdle(entry);
-      throw wait.failure(level);
-    }
-    let releaseHold!: () => void;
-    const hold = new Promise<void>((resolve) => (releaseHold = resolve));
-    // A signal of this level only: once the slot is held nothing may abort it, or p-queue would free
-    // the slot before the call's report.
-    const levelAbort = new AbortController();
-    let started = false;
-    const forward = () => {
-      if (!started) levelAbort.abort(wait.signal.reason);
-    };
-    entry.waiting++;
-    wait.signal.addEventListener('abort', forward, { once: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        entry.queue
-          .add(
-            () => {
-              started = true;
-              entry.waiting--;
-              entry.running++;
-              resolve();
-              return hold;
-            },
-            { priority, signal: levelAbort.signal },
-          )
-          .catch((error: unknown) => {
-            if (!started) reject(error);
-          });
+    constructor(call: ModelCall, gates: KeyGate[], priority: number) {
+      super(call.signal, config.maxWaitMs, CONCURRENCY_PLUGIN_NAME);
+      this.#call = call;
+      this.#gates = gates;
+      this.priority = priority;
+      this.promise = new Promise<ModelCall>((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
       });
-    } catch {
-      entry.waiting--;
-      retireIfIdle(entry);
-      throw wait.failure(level);
-    } finally {
-      wait.signal.removeEventListener('abort', forward);
+      waits.add(this);
+      this.#proceed();
     }
-    let released = false;
-    return {
-      release() {
-        if (released) return;
-        released = true;
-        entry.running--;
-        releaseHold();
-        retireIfIdle(entry);
-      },
-    };
-  };
 
-  const releaseAll = (slots: HeldSlot[]): void => {
-    for (let i = slots.length - 1; i >= 0; i--) slots[i]!.release();
-  };
+    grant(): void {
+      this.#index++;
+      this.#proceed();
+    }
 
-  const admit = async (call: ModelCall): Promise<ModelCall> => {
-    if (closed) throw new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME);
-    const levels = levelsOf(call, config);
-    const priority = priorityOf(call, config);
-    const startedAt = performance.now();
-    const wait = new WaitScope(call.signal, config.maxWaitMs, CONCURRENCY_PLUGIN_NAME);
-    waits.add(wait);
-    const slots: HeldSlot[] = [];
+    protected override onAbort(): void {
+      const gate = this.#gates[this.#index];
+      if (gate !== undefined && gate.remove(this)) this.#fail(this.failure(gate.level));
+    }
+
+    /** Takes free slots in order; stops in the first busy key's line, or finishes when all are held. */
+    #proceed(): void {
+      const gates = this.#gates;
+      while (this.#index < gates.length) {
+        // Looked up again: the key may have been dropped and made anew while the call waited.
+        const gate = (gates[this.#index] = table.current(gates[this.#index]!));
+        if (gate.isFree()) {
+          gate.take();
+          this.#index++;
+          continue;
+        }
+        const { maxQueue } = config;
+        if (maxQueue !== undefined && gate.waiting >= maxQueue) return this.#fail(queueFullError(gate.level, gate.waiting, CONCURRENCY_PLUGIN_NAME));
+        if (this.aborted) return this.#fail(this.failure(gate.level));
+        gate.enqueue(this); // may grant at once, which proceeds from there
+        return;
+      }
+      this.end();
+      waits.delete(this);
+      if (closed) {
+        releaseAll(gates);
+        this.#reject(new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME));
+        return;
+      }
+      admitted.set(this.#call.id, gates);
+      this.#call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = performance.now() - this.#startedAt;
+      this.#resolve(this.#call);
+    }
+
+    #fail(error: unknown): void {
+      this.end();
+      waits.delete(this);
+      releaseAll(this.#gates, this.#index);
+      for (let i = this.#index; i < this.#gates.length; i++) this.#gates[i]!.checkIdle();
+      this.#reject(error);
+    }
+  }
+
+  const admit = (call: ModelCall): Promise<ModelCall> => {
     try {
-      for (const level of levels) slots.push(await acquire(level, wait, priority));
+      if (closed) throw new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME);
+      const gates = table.gatesOf(call);
+      const priority = priorityOf(call, config);
+      for (const gate of gates) {
+        if (!gate.isFree()) return new Admission(call, gates, priority).promise;
+      }
+      for (const gate of gates) gate.take();
+      admitted.set(call.id, gates);
+      call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = 0;
+      return Promise.resolve(call);
     } catch (error) {
-      releaseAll(slots);
-      throw error;
-    } finally {
-      wait.end();
-      waits.delete(wait);
+      return Promise.reject(error);
     }
-    if (closed) {
-      releaseAll(slots);
-      throw new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME);
-    }
-    admitted.set(call.id, slots);
-    call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = performance.now() - startedAt;
-    return call;
   };
 
   return {
@@ -193,28 +202,24 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
     apply(hooks) {
       hooks.beforePrepare.tapPromise({ name: CONCURRENCY_PLUGIN_NAME, stage: CONCURRENCY_STAGE }, admit);
       hooks.onReport.tap(CONCURRENCY_PLUGIN_NAME, (call) => {
-        const slots = admitted.get(call.id);
-        if (!slots) return; // never admitted: denied, failed or aborted before or while waiting
+        const held = admitted.get(call.id);
+        if (!held) return; // never admitted: denied, failed or aborted before or while waiting
         admitted.delete(call.id);
-        releaseAll(slots);
+        releaseAll(held);
       });
     },
     stats() {
       const keys: Record<string, KeyStats> = {};
-      for (const [name, entry] of queues) keys[name] = { running: entry.running, queued: entry.waiting };
+      for (const gate of table.all()) keys[gate.level.name] = { running: gate.running, queued: gate.waiting };
       return { running: admitted.size, queued: waits.size, keys };
     },
     async close() {
       if (closed) return;
       closed = true;
       for (const wait of waits) wait.close(CONCURRENCY_PLUGIN_NAME);
-      for (const slots of admitted.values()) releaseAll(slots);
+      for (const held of admitted.values()) releaseAll(held);
       admitted.clear();
-      for (const entry of queues.values()) {
-        if (entry.retireTimer !== undefined) clearTimeout(entry.retireTimer);
-        entry.queue.clear();
-      }
-      queues.clear();
+      table.clear();
     },
   };
 }

@@ -30,7 +30,7 @@ export interface LimitOptions {
    */
   key?: (call: ModelCall) => string | undefined;
   /**
-   * Higher runs first (p-queue semantics); equal priorities keep arrival order. Must return a finite
+   * Higher runs first; equal priorities keep arrival order. Must return a finite
    * number. Default: `call.attributes.priority` when it is a finite number, else 0.
    */
   priority?: (call: ModelCall) => number;
@@ -182,14 +182,21 @@ export function normalizeLimitOptions(options: LimitOptions): NormalizedLimitOpt
  */
 export function levelsOf(call: ModelCall, options: NormalizedLimitOptions): LimitLevel[] {
   const levels: LimitLevel[] = [];
-  if (options.perTenant) {
-    const tenant = options.key(call);
-    const value = typeof tenant === 'string' && tenant !== '' ? tenant : NO_TENANT_KEY;
-    levels.push({ kind: 'tenant', value, name: `tenant:${value}`, limit: options.perTenant });
-  }
-  if (options.perModel) levels.push({ kind: 'model', value: call.model, name: `model:${call.model}`, limit: options.perModel });
-  if (options.global) levels.push({ kind: 'global', value: '', name: 'global', limit: options.global });
+  if (options.perTenant) levels.push(limitLevel('tenant', tenantKeyOf(call, options), options.perTenant));
+  if (options.perModel) levels.push(limitLevel('model', call.model, options.perModel));
+  if (options.global) levels.push(limitLevel('global', '', options.global));
   return levels;
+}
+
+/** The tenant key of `call`: the `key` option's answer, or {@link NO_TENANT_KEY} when it gives none. */
+export function tenantKeyOf(call: ModelCall, options: NormalizedLimitOptions): string {
+  const tenant = options.key(call);
+  return typeof tenant === 'string' && tenant !== '' ? tenant : NO_TENANT_KEY;
+}
+
+/** One level, named as stats and messages show it: `tenant:t_1`, `model:gpt-4.1-mini`, `global`. */
+export function limitLevel(kind: LimitKind, value: string, limit: NormalizedLimit): LimitLevel {
+  return { kind, value, name: kind === 'global' ? 'global' : `${kind}:${value}`, limit };
 }
 
 /** The call's priority, checked: a priority function returning NaN or a non-number is a bug worth failing loudly on. */

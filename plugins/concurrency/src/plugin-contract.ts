@@ -1,6 +1,6 @@
 // Why this file exists: what both limiters promise the rest of the pipeline — when their
 // `beforePrepare` tap runs, where they record the queue wait, what `stats()` returns — in one
-// module that loads neither p-queue nor ioredis.
+// module that loads neither limiter (nor ioredis).
 
 /**
  * The `stage` of the limiters' `beforePrepare` tap: after taps at the default stage 0, so the call

@@ -1,52 +1,76 @@
 // Why this file exists: a call leaves its queue for three reasons — the caller aborted, `maxWaitMs`
 // passed, the limiter closed — and each must surface differently (abort reason, `queue_timeout`
-// denial, closed error). One signal per waiting call carries all three, and this class tells them
-// apart afterwards, for both limiters.
+// denial, closed error). One wait per waiting call carries all three, and this class tells them
+// apart afterwards, for both limiters. It is made only for calls that must wait, and stays light
+// (it is its own abort listener; an AbortSignal is built only when asked for): the in-process
+// limiter keeps tens of thousands of them when queues are long.
 import { ConcurrencyClosedError, queueTimeoutError } from './errors.ts';
 import type { LimitLevel } from './limits.ts';
 
 const TIMED_OUT = Symbol('queue wait timed out');
 
 /**
- * The wait of one call for all its slots. `signal` aborts when the call's signal aborts, when
+ * The wait of one call for all its slots. It ends early when the call's signal aborts, when
  * `maxWaitMs` passes, or on {@link WaitScope.close}; {@link WaitScope.end} stops all three, so nothing
- * aborts it once the call holds its slots.
+ * ends it once the call holds its slots.
  */
-export class WaitScope {
-  readonly #controller = new AbortController();
+export class WaitScope implements EventListenerObject {
   readonly #callSignal: AbortSignal;
   readonly #maxWaitMs: number | undefined;
   readonly #plugin: string;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #onCallAbort = () => this.#controller.abort(this.#callSignal.reason);
+  #aborted = false;
+  #ended = false;
+  #reason: unknown;
+  #controller: AbortController | undefined;
 
   constructor(callSignal: AbortSignal, maxWaitMs: number | undefined, plugin: string) {
     this.#callSignal = callSignal;
     this.#maxWaitMs = maxWaitMs;
     this.#plugin = plugin;
-    if (callSignal.aborted) this.#controller.abort(callSignal.reason);
-    else callSignal.addEventListener('abort', this.#onCallAbort, { once: true });
-    if (maxWaitMs !== undefined && !this.#controller.signal.aborted) {
-      this.#timer = setTimeout(() => this.#controller.abort(TIMED_OUT), maxWaitMs);
+    if (callSignal.aborted) {
+      this.#aborted = true;
+      this.#reason = callSignal.reason;
+      return;
     }
+    callSignal.addEventListener('abort', this, { once: true });
+    if (maxWaitMs !== undefined) this.#timer = setTimeout(() => this.#abort(TIMED_OUT), maxWaitMs);
   }
 
-  /** Aborts when the wait must end. */
+  /** True once the wait must end. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Aborts when the wait must end (built on first use). */
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
+  }
+
+  /** The call's signal aborted (the EventListener interface: the scope listens itself). */
+  handleEvent(): void {
+    this.#abort(this.#callSignal.reason);
   }
 
   /** Ends the wait because the limiter closed. */
   close(plugin: string): void {
-    this.#controller.abort(new ConcurrencyClosedError(plugin));
+    this.#abort(new ConcurrencyClosedError(plugin));
   }
 
   /** The wait is over (slots held or given up): stop listening and clear the timer. */
   end(): void {
-    this.#callSignal.removeEventListener('abort', this.#onCallAbort);
+    this.#callSignal.removeEventListener('abort', this);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#ended = true;
   }
+
+  /** Runs once when the wait must end before {@link WaitScope.end}: subclasses leave their line here. */
+  protected onAbort(): void {}
 
   /**
    * What to throw now that the wait was cut short while waiting for `level`: the call's own abort
@@ -54,8 +78,15 @@ export class WaitScope {
    */
   failure(level: LimitLevel): unknown {
     if (this.#callSignal.aborted) return this.#callSignal.reason;
-    const reason: unknown = this.#controller.signal.reason;
-    if (reason === TIMED_OUT) return queueTimeoutError(level, this.#maxWaitMs ?? 0, this.#plugin);
-    return reason;
+    if (this.#reason === TIMED_OUT) return queueTimeoutError(level, this.#maxWaitMs ?? 0, this.#plugin);
+    return this.#reason;
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    if (!this.#ended) this.onAbort();
   }
 }

@@ -254,7 +254,7 @@ export function redisConcurrency(options: RedisConcurrencyOptions): RedisConcurr
           return;
         }
         state.waiting = { level, member: newMember };
-        if (wait.signal.aborted) throw wait.failure(level);
+        if (wait.aborted) throw wait.failure(level);
         if (!subscribed) {
           // First wait of this process: subscribe, then check again (a release may have come before).
           await ensureSubscribed();
@@ -269,7 +269,7 @@ export function redisConcurrency(options: RedisConcurrencyOptions): RedisConcurr
           backoff = Math.min(backoff * 2, maxBackoffMs);
         }
         await sleep(waiter, delay, wait.signal);
-        if (wait.signal.aborted) throw wait.failure(level);
+        if (wait.aborted) throw wait.failure(level);
         if (waiter.heard >= waiter.gap) backoff = MIN_BACKOFF_MS;
       }
     } finally {
@@ -290,7 +290,7 @@ export function redisConcurrency(options: RedisConcurrencyOptions): RedisConcurr
     syncRenewTimer();
     try {
       for (const [index, level] of levels.entries()) {
-        if (wait.signal.aborted) throw wait.failure(level);
+        if (wait.aborted) throw wait.failure(level);
         await acquire(state, level, index === levels.length - 1, wait, priority);
       }
       if (closed) throw new ConcurrencyClosedError(REDIS_CONCURRENCY_PLUGIN_NAME);
