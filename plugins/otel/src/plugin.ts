@@ -1,6 +1,9 @@
-// Why this file exists: `otel()` gives every model call one GenAI client span — started before the
-// call waits or is authorized, ended exactly once at its report — plus the GenAI metrics, using
-// only `@opentelemetry/api` (the app's SDK, or none, decides where it goes).
+// Why this file exists: `otel()` gives every model call one GenAI client span — starting before the
+// call waits or is authorized, ending exactly once at its report — plus the GenAI metrics, using
+// only `@opentelemetry/api` (the app's SDK, or none, decides where it goes). While a call runs the
+// plugin keeps a small record (start time, parent context, attributes, event times) and makes the
+// span from it at the report, with those times: an SDK span in flight holds ~1 KB and every
+// attribute set on it is validated again, so a call pays for one span built once.
 import { context as otelContext, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import { redactSecrets, SluiceConfigError, type ModelCall, type Outcome, type SluicePlugin, type Usage } from '@sluice/core';
 import { chatSpanName, genAiNames, SLUICE, type GenAiNames, type SemconvVersion } from './semconv.ts';
@@ -30,14 +33,24 @@ export interface OtelPluginOptions {
 
 /** The plugin, with counters that show every started span was ended. */
 export interface OtelPlugin extends SluicePlugin {
-  /** Spans started and ended by this plugin so far. */
+  /**
+   * Spans begun (a call entered `beforePrepare`) and ended (its report made and ended the span) so
+   * far; equal once every call has reported.
+   */
   spanCounts(): { started: number; ended: number };
 }
 
-interface CallSpan {
-  span: Span;
+/** What the plugin keeps for a call in flight; its span is made from it at the report. */
+interface CallRecord {
+  readonly name: string;
+  readonly parent: Context;
+  /** `performance.now()` at `beforePrepare`: the span's start time. */
+  readonly startedAt: number;
+  /** The span's attributes so far. */
+  readonly attributes: Attributes;
   prepareStartedAt: number;
   firstChunkAt: number;
+  authorization: { attributes: Attributes; at: number } | undefined;
   output: string[] | undefined;
   server: { address: string; port: number } | undefined;
 }
@@ -84,13 +97,13 @@ function inputMessagesOf(call: ModelCall): unknown {
   return instructions !== undefined ? [{ role: 'system', content: instructions }, ...(Array.isArray(input) ? input : [{ role: 'user', content: input }])] : input;
 }
 
-function setUsage(span: Span, names: GenAiNames, usage: Usage | undefined): void {
+function setUsage(attributes: Attributes, names: GenAiNames, usage: Usage | undefined): void {
   if (!usage) return;
-  if (usage.inputTokens !== undefined) span.setAttribute(names.inputTokens, usage.inputTokens);
-  if (usage.outputTokens !== undefined) span.setAttribute(names.outputTokens, usage.outputTokens);
-  if (usage.cachedInputTokens !== undefined) span.setAttribute(names.cacheReadInputTokens, usage.cachedInputTokens);
-  if (usage.cacheWriteInputTokens !== undefined) span.setAttribute(names.cacheCreationInputTokens, usage.cacheWriteInputTokens);
-  if (usage.reasoningTokens !== undefined) span.setAttribute(names.reasoningOutputTokens, usage.reasoningTokens);
+  if (usage.inputTokens !== undefined) attributes[names.inputTokens] = usage.inputTokens;
+  if (usage.outputTokens !== undefined) attributes[names.outputTokens] = usage.outputTokens;
+  if (usage.cachedInputTokens !== undefined) attributes[names.cacheReadInputTokens] = usage.cachedInputTokens;
+  if (usage.cacheWriteInputTokens !== undefined) attributes[names.cacheCreationInputTokens] = usage.cacheWriteInputTokens;
+  if (usage.reasoningTokens !== undefined) attributes[names.reasoningOutputTokens] = usage.reasoningTokens;
 }
 
 /**
@@ -111,9 +124,9 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION);
   const redact = options.redact ?? defaultRedact;
   const providerName = options.providerName ?? (() => 'openai');
-  const spans = new WeakMap<ModelCall, CallSpan>();
+  const records = new WeakMap<ModelCall, CallRecord>();
   let lastCall: ModelCall | undefined;
-  let lastState: CallSpan | undefined;
+  let lastRecord: CallRecord | undefined;
   const counts = { started: 0, ended: 0 };
   const duration: Histogram = meter.createHistogram(names.metricDuration, { unit: 's', description: 'GenAI operation duration' });
   const tokenUsage: Histogram = meter.createHistogram(names.metricTokenUsage, { unit: '{token}', description: 'Measures number of input and output tokens used' });
@@ -123,7 +136,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   // Without a MeterProvider every instrument is the API's shared no-op: skip building what it would drop.
   const metricsOn = [duration, tokenUsage, timeToFirstChunk, queueWait, authorizationDuration].some((h) => h !== NOOP_HISTOGRAM);
 
-  const metricAttributes = (call: ModelCall, state: CallSpan, outcome: Outcome): Attributes => {
+  const metricAttributes = (call: ModelCall, state: CallRecord, outcome: Outcome): Attributes => {
     const attributes: Attributes = { [names.operationName]: 'chat', [names.providerName]: providerName(call), [names.requestModel]: call.model };
     if (outcome.status === 'completed' && outcome.responseModel) attributes[names.responseModel] = outcome.responseModel;
     if (outcome.status === 'failed') attributes[names.errorType] = outcome.error.type;
@@ -153,106 +166,125 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           if (call.scope.userId) attributes[SLUICE.userId] = call.scope.userId;
         }
         if (call.slot) attributes[SLUICE.slotId] = call.slot.slotId;
-        const span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes }, parent);
-        counts.started++;
-        const server = serverOf(typeof call.attributes['sluice.server.url'] === 'string' ? call.attributes['sluice.server.url'] : undefined);
-        spans.set(call, { span, prepareStartedAt: 0, firstChunkAt: 0, output: options.recordContent ? [] : undefined, server });
         if (options.recordContent) {
           const input = inputMessagesOf(call);
-          if (input !== undefined) span.setAttribute(names.inputMessages, JSON.stringify(redact(input)));
+          if (input !== undefined) attributes[names.inputMessages] = JSON.stringify(redact(input));
         }
+        const server = serverOf(typeof call.attributes['sluice.server.url'] === 'string' ? call.attributes['sluice.server.url'] : undefined);
+        records.set(call, {
+          name: chatSpanName(call.model),
+          parent,
+          startedAt: performance.now(),
+          attributes,
+          prepareStartedAt: 0,
+          firstChunkAt: 0,
+          authorization: undefined,
+          output: options.recordContent ? [] : undefined,
+          server,
+        });
+        counts.started++;
         return call;
       });
       hooks.prepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-        const state = spans.get(call);
-        if (!state) return undefined;
-        if (metricsOn) state.prepareStartedAt = performance.now(); // only the authorization metric reads it
+        const record = records.get(call);
+        if (!record) return undefined;
+        if (metricsOn) record.prepareStartedAt = performance.now(); // only the authorization metric reads it
         const waited = call.attributes[SLUICE.queueWaitMs];
         if (typeof waited === 'number') {
-          state.span.setAttribute(SLUICE.queueWaitMs, waited);
+          record.attributes[SLUICE.queueWaitMs] = waited;
           if (metricsOn) queueWait.record(waited / 1000, { [names.requestModel]: call.model });
         }
         return undefined;
       });
       hooks.onAllow.tap(NAME, (call, allow) => {
-        const state = spans.get(call);
-        if (!state) return;
+        const record = records.get(call);
+        if (!record) return;
         const event: Attributes = { [SLUICE.authorizationOutcome]: 'allow' };
         if (allow.decidedBy) event[SLUICE.decidedBy] = allow.decidedBy;
         if (allow.executionId) {
           event[SLUICE.executionId] = allow.executionId;
-          state.span.setAttribute(SLUICE.executionId, allow.executionId);
+          record.attributes[SLUICE.executionId] = allow.executionId;
         }
-        state.span.setAttribute(SLUICE.authorizationOutcome, 'allow');
-        state.span.addEvent(SLUICE.eventAuthorization, event);
-        if (allow.relay) state.server = serverOf(allow.relay.baseURL) ?? state.server;
-        if (state.prepareStartedAt) authorizationDuration.record((performance.now() - state.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: 'allow' });
+        record.attributes[SLUICE.authorizationOutcome] = 'allow';
+        const now = performance.now();
+        record.authorization = { attributes: event, at: now };
+        if (allow.relay) record.server = serverOf(allow.relay.baseURL) ?? record.server;
+        if (record.prepareStartedAt) authorizationDuration.record((now - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: 'allow' });
       });
       hooks.onDeny.tap(NAME, (call, denial) => {
-        const state = spans.get(call);
-        if (!state) return;
+        const record = records.get(call);
+        if (!record) return;
         const event: Attributes = { [SLUICE.authorizationOutcome]: denial.outcome, [SLUICE.authorizationReason]: denial.code, message: denial.message };
         if (denial.decidedBy) event[SLUICE.decidedBy] = denial.decidedBy;
         if (denial.executionId) event[SLUICE.executionId] = denial.executionId;
-        state.span.setAttributes({ [SLUICE.authorizationOutcome]: denial.outcome, [SLUICE.authorizationReason]: denial.code });
-        state.span.addEvent(SLUICE.eventAuthorization, event);
-        if (state.prepareStartedAt) authorizationDuration.record((performance.now() - state.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: denial.outcome });
+        record.attributes[SLUICE.authorizationOutcome] = denial.outcome;
+        record.attributes[SLUICE.authorizationReason] = denial.code;
+        const now = performance.now();
+        record.authorization = { attributes: event, at: now };
+        if (record.prepareStartedAt) authorizationDuration.record((now - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: denial.outcome });
       });
       hooks.onEvent.tap(NAME, (call, event) => {
-        // The last call's state: a stream's events come in a row, so most lookups skip the WeakMap.
-        const state = call === lastCall ? lastState : spans.get(call);
-        if (!state) return;
+        // The last call's record: a stream's events come in a row, so most lookups skip the WeakMap.
+        const record = call === lastCall ? lastRecord : records.get(call);
+        if (!record) return;
         lastCall = call;
-        lastState = state;
-        if (state.firstChunkAt === 0) {
-          state.firstChunkAt = performance.now();
-          state.span.addEvent(SLUICE.eventFirstChunk);
-        }
-        if (state.output) for (const vel of event.vel) if (vel.type === 'text-delta') state.output.push(vel.delta);
+        lastRecord = record;
+        if (record.firstChunkAt === 0) record.firstChunkAt = performance.now();
+        if (record.output) for (const vel of event.vel) if (vel.type === 'text-delta') record.output.push(vel.delta);
       });
       hooks.onReport.tap(NAME, (call, outcome) => {
-        const state = spans.get(call);
-        if (!state) return;
-        spans.delete(call);
-        if (lastCall === call) lastCall = lastState = undefined;
-        const { span } = state;
-        if (state.server) span.setAttributes({ [names.serverAddress]: state.server.address, [names.serverPort]: state.server.port });
-        span.setAttribute(SLUICE.outcome, outcome.status);
-        if (outcome.timeToFirstTokenMs !== undefined) {
-          span.setAttribute(names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs, names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs);
+        const record = records.get(call);
+        if (!record) return;
+        records.delete(call);
+        if (lastCall === call) lastCall = lastRecord = undefined;
+        const endedAt = performance.now();
+        const { attributes } = record;
+        if (record.server) {
+          attributes[names.serverAddress] = record.server.address;
+          attributes[names.serverPort] = record.server.port;
         }
-        const attributes = metricsOn ? metricAttributes(call, state, outcome) : undefined;
+        attributes[SLUICE.outcome] = outcome.status;
+        if (outcome.timeToFirstTokenMs !== undefined) {
+          attributes[names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs] = names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs;
+        }
+        const metric = metricsOn ? metricAttributes(call, record, outcome) : undefined;
+        let status: { code: SpanStatusCode; message: string } | undefined;
         switch (outcome.status) {
           case 'completed': {
-            if (outcome.responseModel) span.setAttribute(names.responseModel, outcome.responseModel);
-            if (outcome.responseId) span.setAttribute(names.responseId, outcome.responseId);
-            if (outcome.finishReason) span.setAttribute(names.finishReasons, [outcome.finishReason]);
-            setUsage(span, names, outcome.usage);
-            if (attributes && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...attributes, [names.tokenType]: 'input' });
-            if (attributes && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...attributes, [names.tokenType]: 'output' });
-            if (state.output && state.output.length > 0) {
-              span.setAttribute(names.outputMessages, JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: state.output.join('') }] }])));
+            if (outcome.responseModel) attributes[names.responseModel] = outcome.responseModel;
+            if (outcome.responseId) attributes[names.responseId] = outcome.responseId;
+            if (outcome.finishReason) attributes[names.finishReasons] = [outcome.finishReason];
+            setUsage(attributes, names, outcome.usage);
+            if (metric && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...metric, [names.tokenType]: 'input' });
+            if (metric && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
+            if (record.output && record.output.length > 0) {
+              attributes[names.outputMessages] = JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: record.output.join('') }] }]));
             }
             break;
           }
           case 'failed':
-            span.setAttribute(names.errorType, outcome.error.type);
-            if (outcome.error.statusCode !== undefined) span.setAttribute('http.response.status_code', outcome.error.statusCode);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+            attributes[names.errorType] = outcome.error.type;
+            if (outcome.error.statusCode !== undefined) attributes['http.response.status_code'] = outcome.error.statusCode;
+            status = { code: SpanStatusCode.ERROR, message: outcome.error.message };
             break;
           case 'denied':
-            span.setAttribute(names.errorType, 'ExecutionDeniedError');
-            span.setStatus({ code: SpanStatusCode.ERROR, message: `${outcome.denial.outcome} (${outcome.denial.code}): ${outcome.denial.message}` });
+            attributes[names.errorType] = 'ExecutionDeniedError';
+            status = { code: SpanStatusCode.ERROR, message: `${outcome.denial.outcome} (${outcome.denial.code}): ${outcome.denial.message}` };
             break;
           case 'aborted':
-            span.setAttribute(SLUICE.abortReason, outcome.reason);
+            attributes[SLUICE.abortReason] = outcome.reason;
             break;
         }
-        if (attributes) {
-          duration.record(outcome.durationMs / 1000, attributes);
-          if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, attributes);
+        if (metric) {
+          duration.record(outcome.durationMs / 1000, metric);
+          if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
         }
-        span.end();
+        // Times are performance.now() readings: the SDK maps them onto its clock like its own.
+        const span: Span = tracer.startSpan(record.name, { kind: SpanKind.CLIENT, attributes, startTime: record.startedAt }, record.parent);
+        if (record.authorization) span.addEvent(SLUICE.eventAuthorization, record.authorization.attributes, record.authorization.at);
+        if (record.firstChunkAt !== 0) span.addEvent(SLUICE.eventFirstChunk, record.firstChunkAt);
+        if (status) span.setStatus(status);
+        span.end(endedAt);
         counts.ended++;
       });
     },

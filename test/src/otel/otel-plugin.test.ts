@@ -114,6 +114,48 @@ describe('otel() span lifecycle', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('the span covers the call from beforePrepare to the report: start before a held authorization, events in order, end after the stream', async () => {
+    const plugin = otel({ tracer, meter });
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let waiting!: () => void;
+    const authorizing = new Promise<void>((resolve) => (waiting = resolve));
+    const slowAuthorizer: SluicePlugin = {
+      name: 'slow-authorizer',
+      apply: (h) =>
+        h.prepare.tapPromise('slow-authorizer', async () => {
+          waiting();
+          await gate;
+          return undefined;
+        }),
+    };
+    const sluice = createPipeline({ plugins: [plugin, slowAuthorizer] });
+    server.setScript([{ text: 'one two three', usage: FAKE_USAGE }]);
+    const startedAt = performance.timeOrigin + performance.now();
+    const pending = wrapOpenAI(client(), sluice).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'x' }], stream: true });
+    await authorizing;
+    const heldAt = performance.timeOrigin + performance.now();
+    openGate();
+    for await (const _c of await pending) {
+      // drain
+    }
+    await sluice.idle();
+    const endedBy = performance.timeOrigin + performance.now();
+    const [span] = await finishedSpans();
+    const ms = ([seconds, nanos]: readonly [number, number]) => seconds * 1000 + nanos / 1e6;
+    const [authorization, firstChunk] = span!.events;
+    expect(span!.events.map((e) => e.name)).toEqual(['sluice.authorization', 'sluice.first_chunk']);
+    expect(ms(span!.startTime)).toBeGreaterThanOrEqual(startedAt - 1); // the SDK's clock maps performance.now() with ms rounding
+    expect(ms(span!.startTime)).toBeLessThanOrEqual(heldAt + 1);
+    expect(ms(span!.startTime)).toBeLessThan(ms(authorization!.time)); // the authorization waited inside the span
+    expect(ms(authorization!.time)).toBeGreaterThanOrEqual(heldAt - 1); // authorized only after the gate opened
+    expect(ms(firstChunk!.time)).toBeGreaterThanOrEqual(ms(authorization!.time));
+    expect(ms(span!.endTime)).toBeGreaterThanOrEqual(ms(firstChunk!.time));
+    expect(ms(span!.endTime)).toBeLessThanOrEqual(endedBy + 1);
+    expect(span!.attributes['sluice.outcome']).toBe('completed');
+    expect(plugin.spanCounts()).toEqual({ started: 1, ended: 1 });
+  });
+
   it('1,000 mixed calls (success, deny, abort, break, failure): every started span ended, once', async () => {
     const plugin = otel({ tracer, meter });
     const deny: SluicePlugin = { name: 'deny-some', apply: (h) => h.prepare.tap('deny-some', (call) => (call.attributes.kind === 'deny' ? { outcome: 'blocked', code: 'budget_exceeded', message: 'no budget' } : undefined)) };
