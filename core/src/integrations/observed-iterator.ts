@@ -28,7 +28,8 @@ function done(): IteratorReturnResult<undefined> {
  * has started the call settles it itself).
  */
 export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> {
-  readonly #open: () => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>;
+  /** Dropped once called, so a long stream does not keep what only opening needed. */
+  #open: (() => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>) | undefined;
   readonly #observer: IterationObserver<T>;
   #source: AsyncIterator<T> | undefined;
   #started = false;
@@ -87,9 +88,11 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
     const source = this.#source;
     if (source !== undefined) return this.#nextOf(source);
     this.#started = true;
+    const open = this.#open!;
+    this.#open = undefined;
     let opened: AsyncIterator<T> | PromiseLike<AsyncIterator<T>>;
     try {
-      opened = this.#open();
+      opened = open();
     } catch (error) {
       this.#ended = true;
       this.#answered();

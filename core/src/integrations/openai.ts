@@ -33,6 +33,12 @@ export interface WrapOpenAIOptions {
 
 type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
 
+/**
+ * The `controller` of the props our outer APIPromise resolves to: the SDK's type requires one, but
+ * only the inner request's own controller ever cancels anything, so one shared instance is enough.
+ */
+const UNUSED_CONTROLLER = new AbortController();
+
 function requestId(response: globalThis.Response): string | undefined {
   return response.headers.get('x-request-id') ?? undefined;
 }
@@ -90,22 +96,35 @@ function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, 
   return new Stream(() => new ObservedIterator(open, new CallStreamObserver(active, observer)), inner.controller, client);
 }
 
-function chatObserver(hideUsageChunk: boolean): StreamObserver<ChatCompletionChunk> {
-  const info: CompletionInfo = { usage: undefined };
-  return {
-    observe(chunk) {
-      if (info.responseId === undefined) {
-        info.responseId = chunk.id;
-        info.responseModel = chunk.model;
-      }
-      const reason = chunk.choices[0]?.finish_reason;
-      if (reason) info.finishReason = reason;
-      if (chunk.usage) info.usage = usageFromChatCompletions(chunk.usage);
-    },
-    hide: hideUsageChunk ? (chunk) => chunk.choices.length === 0 && chunk.usage != null : undefined,
-    // Every complete Chat Completions stream carries a finish_reason; without one it was cut short.
-    finish: () => (info.finishReason ? info : { error: new StreamTruncatedError('the chat completion stream ended without a finish_reason') }),
-  };
+/** What a Chat Completions stream tells about its call, gathered chunk by chunk (one object per stream). */
+class ChatStreamObserver implements StreamObserver<ChatCompletionChunk> {
+  readonly #info: CompletionInfo = { usage: undefined };
+  readonly #hideUsageChunk: boolean;
+
+  constructor(hideUsageChunk: boolean) {
+    this.#hideUsageChunk = hideUsageChunk;
+  }
+
+  observe(chunk: ChatCompletionChunk): void {
+    const info = this.#info;
+    if (info.responseId === undefined) {
+      info.responseId = chunk.id;
+      info.responseModel = chunk.model;
+    }
+    const reason = chunk.choices[0]?.finish_reason;
+    if (reason) info.finishReason = reason;
+    if (chunk.usage) info.usage = usageFromChatCompletions(chunk.usage);
+  }
+
+  /** The usage-only chunk Sluice asked for is not shown to a caller who did not. */
+  hide(chunk: ChatCompletionChunk): boolean {
+    return this.#hideUsageChunk && chunk.choices.length === 0 && chunk.usage != null;
+  }
+
+  /** Every complete Chat Completions stream carries a finish_reason; without one it was cut short. */
+  finish(): CompletionInfo | { error: unknown } {
+    return this.#info.finishReason ? this.#info : { error: new StreamTruncatedError('the chat completion stream ended without a finish_reason') };
+  }
 }
 
 /**
@@ -242,7 +261,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
         sent = { active, inner, target };
         // Headers only: the body stays unread until the caller parses (or takes the raw Response).
         const response = await inner.asResponse();
-        return { response, options: {}, controller: new AbortController(), requestLogID: requestId(response) } as never;
+        return { response, options: {}, controller: UNUSED_CONTROLLER, requestLogID: requestId(response) } as never;
       } catch (error) {
         active.fail(error);
         throw error;
@@ -271,7 +290,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
       requestOptions,
       (target, b, o) => target.chat.completions.create(b, o),
       (active, data, target) => {
-        if (data instanceof Stream) return observeStream(target, data, active, chatObserver(injectUsage));
+        if (data instanceof Stream) return observeStream(target, data, active, new ChatStreamObserver(injectUsage));
         active.complete(chatInfo(data));
         return data;
       },
