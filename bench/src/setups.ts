@@ -1,15 +1,16 @@
 // Why this file exists: every scenario compares the same pipeline variants — none (the pipeline
 // alone), Vel, and Vel + OTel + concurrency limits, with OTel exporting to memory — so they are
-// built in one place, with the same scope and the same tidy-up between iterations.
+// built in one place, with the same scope and the same tidy-up between iterations. Spans go through
+// the SDK's BatchSpanProcessor with its defaults, as `startOtel` (sdk-node) sets it up for apps.
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, InMemorySpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createPipeline, type ExecutionScope, type ModelSlot, type Pipeline, type SluicePlugin } from '@sluice/core';
 import { concurrency, type ConcurrencyPlugin } from '@sluice/plugin-concurrency';
 import { otel } from '@sluice/plugin-otel';
 import { vel } from '@sluice/plugin-vel';
 
 /**
- * Which plugins a pipeline variant carries. `full`: Vel, OTel (spans into an in-memory exporter;
+ * Which plugins a pipeline variant carries. `full`: Vel, OTel (spans through a BatchSpanProcessor into an in-memory exporter;
  * metrics on the global meter, a no-op unless an app registers a MeterProvider) and concurrency
  * limits; `vel-otel`: the same without limits; `full-metrics`: with an OTel metrics SDK too
  * (MeterProvider, in-memory reader).
@@ -33,8 +34,6 @@ export interface Setup {
   kind: SetupKind;
   sluice: Pipeline;
   limiter: ConcurrencyPlugin | undefined;
-  /** Spans exported so far (0 without OTel). */
-  spans(): number;
   /** Drops exported spans (the exporter's memory, not Sluice's): call between iterations. */
   tidy(): void;
   close(): Promise<void>;
@@ -42,7 +41,7 @@ export interface Setup {
 
 /**
  * Builds a pipeline variant. `full`: `vel()`, `otel()` on an SDK TracerProvider with a
- * SimpleSpanProcessor into an InMemorySpanExporter, and `concurrency()` with global and per-tenant
+ * BatchSpanProcessor (SDK defaults: batches of 512, every 5 s) into an InMemorySpanExporter, and `concurrency()` with global and per-tenant
  * limits high enough never to make a benchmark call wait. `full-metrics` adds a MeterProvider.
  */
 export function createSetup(kind: SetupKind, limits: { global: number; perTenant: number } = { global: 100_000, perTenant: 100_000 }): Setup {
@@ -54,7 +53,7 @@ export function createSetup(kind: SetupKind, limits: { global: number; perTenant
   if (kind !== 'none') plugins.push(vel());
   if (kind === 'vel-otel' || kind === 'full' || kind === 'full-metrics') {
     exporter = new InMemorySpanExporter();
-    tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] });
     if (kind === 'full-metrics') {
       meterProvider = new MeterProvider({
         readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 })],
@@ -71,7 +70,6 @@ export function createSetup(kind: SetupKind, limits: { global: number; perTenant
     kind,
     sluice,
     limiter,
-    spans: () => exporter?.getFinishedSpans().length ?? 0,
     tidy: () => exporter?.reset(),
     async close() {
       await sluice.close();
