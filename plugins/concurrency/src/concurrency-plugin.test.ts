@@ -206,6 +206,23 @@ describe('concurrency() slots', () => {
     expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
   });
 
+  it('an abort with an empty reason still takes the call out of the line (a falsy reason is not success)', async () => {
+    const w = world({ perTenant: { concurrency: 1 } });
+    const holder = await w.start('A');
+    const controller = new AbortController();
+    const queued = w.start('A', { signal: controller.signal, attributes: { label: 'queued' } });
+    await untilQueued(w.limiter, 1);
+    controller.abort('');
+    expect(await rejection(queued)).toBeDefined();
+    await w.sluice.idle();
+    expect(w.outcomes.map((o) => o.status)).toEqual(['aborted']);
+    expect(w.admitted).not.toContain('queued');
+    expect(w.limiter.stats()).toEqual({ running: 1, queued: 0, keys: { 'tenant:A': { running: 1, queued: 0 } } });
+    holder.complete({ usage: undefined });
+    await w.sluice.idle();
+    expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
+  });
+
   it('higher priority first, arrival order among equals (default: attributes.priority)', async () => {
     const w = world({ global: { concurrency: 1 } });
     const holder = await w.start('A', { attributes: { label: 'holder' } });

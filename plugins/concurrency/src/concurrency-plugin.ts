@@ -24,6 +24,12 @@ export interface ConcurrencyPlugin extends SluicePlugin {
   close(): Promise<void>;
 }
 
+/**
+ * How an admission ends: the call admitted, or why not (tapable's callback convention; the reason
+ * may be a non-Error abort reason, which the pipeline reports as the call's abort).
+ */
+type AdmitCallback = (error: Error | null, call?: ModelCall) => void;
+
 /** The gates of every key in use, by kind; a gate is dropped when idle. */
 class GateTable {
   readonly #config: NormalizedLimitOptions;
@@ -110,24 +116,19 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
    */
   class Admission extends WaitScope implements Waiter {
     readonly priority: number;
-    readonly promise: Promise<ModelCall>;
     readonly #call: ModelCall;
     readonly #gates: KeyGate[];
     /** Gates before this index are held; the one at it is being waited for. */
     #index = 0;
     readonly #startedAt = performance.now();
-    #resolve!: (call: ModelCall) => void;
-    #reject!: (error: unknown) => void;
+    readonly #done: AdmitCallback;
 
-    constructor(call: ModelCall, gates: KeyGate[], priority: number) {
+    constructor(call: ModelCall, gates: KeyGate[], priority: number, done: AdmitCallback) {
       super(call.signal, config.maxWaitMs, CONCURRENCY_PLUGIN_NAME);
       this.#call = call;
       this.#gates = gates;
       this.priority = priority;
-      this.promise = new Promise<ModelCall>((resolve, reject) => {
-        this.#resolve = resolve;
-        this.#reject = reject;
-      });
+      this.#done = done;
       waits.add(this);
       this.#proceed();
     }
@@ -163,12 +164,12 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
       waits.delete(this);
       if (closed) {
         releaseAll(gates);
-        this.#reject(new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME));
+        this.#done(new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME));
         return;
       }
       admitted.set(this.#call.id, gates);
       this.#call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = performance.now() - this.#startedAt;
-      this.#resolve(this.#call);
+      this.#done(null, this.#call);
     }
 
     #fail(error: unknown): void {
@@ -176,31 +177,40 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
       waits.delete(this);
       releaseAll(this.#gates, this.#index);
       for (let i = this.#index; i < this.#gates.length; i++) this.#gates[i]!.checkIdle();
-      this.#reject(error);
+      // A callback takes a falsy error for success: an abort reason like '' must still end the call.
+      this.#done((error || new Error(`the wait for a concurrency slot ended: ${String(error)}`)) as Error);
     }
   }
 
-  const admit = (call: ModelCall): Promise<ModelCall> => {
+  /** Admits `call` — in this turn when all its keys are free — or lets it wait; `done` tells the hook. */
+  const admit = (call: ModelCall, done: AdmitCallback): void => {
+    let gates: KeyGate[];
+    let priority: number;
     try {
       if (closed) throw new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME);
-      const gates = table.gatesOf(call);
-      const priority = priorityOf(call, config);
-      for (const gate of gates) {
-        if (!gate.isFree()) return new Admission(call, gates, priority).promise;
-      }
-      for (const gate of gates) gate.take();
-      admitted.set(call.id, gates);
-      call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = 0;
-      return Promise.resolve(call);
+      gates = table.gatesOf(call);
+      priority = priorityOf(call, config);
     } catch (error) {
-      return Promise.reject(error);
+      done(error as Error);
+      return;
     }
+    for (const gate of gates) {
+      if (!gate.isFree()) {
+        new Admission(call, gates, priority, done);
+        return;
+      }
+    }
+    for (const gate of gates) gate.take();
+    admitted.set(call.id, gates);
+    call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = 0;
+    done(null, call);
   };
 
   return {
     name: CONCURRENCY_PLUGIN_NAME,
     apply(hooks) {
-      hooks.beforePrepare.tapPromise({ name: CONCURRENCY_PLUGIN_NAME, stage: CONCURRENCY_STAGE }, admit);
+      // A callback tap: an admission without a wait answers in the same turn, with no promise.
+      hooks.beforePrepare.tapAsync({ name: CONCURRENCY_PLUGIN_NAME, stage: CONCURRENCY_STAGE }, admit);
       hooks.onReport.tap(CONCURRENCY_PLUGIN_NAME, (call) => {
         const held = admitted.get(call.id);
         if (!held) return; // never admitted: denied, failed or aborted before or while waiting
