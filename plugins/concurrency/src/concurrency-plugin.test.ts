@@ -345,6 +345,36 @@ describe('concurrency() refusals', () => {
     expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
   });
 
+  it('a sliding window admits intervalCap calls per intervalMs, in arrival order (fake clock)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const w = world({ perTenant: { concurrency: Infinity, intervalMs: 1_000, intervalCap: 2 } });
+      const labels = ['a', 'b', 'c', 'd', 'e'];
+      const calls = labels.map((label) => w.start('A', { attributes: { label } }));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(w.admitted).toEqual(['a', 'b']);
+      expect(w.limiter.stats().keys['tenant:A']).toEqual({ running: 2, queued: 3 });
+      // Completing does not free a rate slot: the window does.
+      for (const call of calls.slice(0, 2)) (await call).complete({ usage: undefined });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(w.admitted).toEqual(['a', 'b']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(w.admitted).toEqual(['a', 'b', 'c', 'd']);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(w.admitted).toEqual(labels);
+      const waited = await Promise.all(calls.map(async (call) => (await call).call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]));
+      expect(waited).toEqual([0, 0, 1_000, 1_000, 2_000]);
+      for (const call of calls.slice(2)) (await call).complete({ usage: undefined });
+      await w.sluice.idle();
+      // The key lingers until its last start leaves the window, then goes.
+      expect(Object.keys(w.limiter.stats().keys)).toEqual(['tenant:A']);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('close() ends waits with ConcurrencyClosedError and refuses new calls', async () => {
     const w = world({ global: { concurrency: 1 } });
     const holder = await w.start('A');
