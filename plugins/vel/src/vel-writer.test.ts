@@ -70,6 +70,32 @@ describe('VelWriter', () => {
   });
 });
 
+describe('VelWriter text blocks open at once', () => {
+  it('deltas go to their own block, blocks close in the order they opened, and a reopened key gets a fresh id', async () => {
+    const w = new VelWriter({ idPrefix: 'p' });
+    w.textDelta('a', 'A1');
+    w.textDelta('b', 'B1');
+    w.textDelta('a', 'A2');
+    w.textEnd('a');
+    w.textDelta('c', 'C1'); // opened while b is open: after b
+    w.textDelta('b', 'B2');
+    w.textDelta('a', 'A3'); // a reopened: a new block with a new id
+    w.finish('stop');
+    const events = w.take();
+    await assertValidVelStream(events);
+    const blocks = events.flatMap((e) => (e.type === 'text-start' || e.type === 'text-delta' || e.type === 'text-end' ? [`${e.type}:${e.id}${e.type === 'text-delta' ? `:${e.delta}` : ''}`] : []));
+    expect(blocks).toEqual([
+      'text-start:p-t-a', 'text-delta:p-t-a:A1',
+      'text-start:p-t-b', 'text-delta:p-t-b:B1',
+      'text-delta:p-t-a:A2', 'text-end:p-t-a',
+      'text-start:p-t-c', 'text-delta:p-t-c:C1',
+      'text-delta:p-t-b:B2',
+      'text-start:p-t-a-1', 'text-delta:p-t-a-1:A3',
+      'text-end:p-t-b', 'text-end:p-t-c', 'text-end:p-t-a-1',
+    ]);
+  });
+});
+
 describe('validateVelStream', () => {
   const ok: VelEvent[] = [{ type: 'start' }, { type: 'start-step' }, { type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'x' }, { type: 'text-end', id: 't' }, { type: 'finish-step' }, { type: 'finish' }];
   it('accepts a valid stream', () => {
