@@ -1,9 +1,10 @@
 // Why this file exists: `otel()` gives every model call one GenAI client span — starting before the
 // call waits or is authorized, ending exactly once at its report — plus the GenAI metrics, using
 // only `@opentelemetry/api` (the app's SDK, or none, decides where it goes). While a call runs the
-// plugin keeps a small record (start time, parent context, attributes, event times) and makes the
-// span from it at the report, with those times: an SDK span in flight holds ~1 KB and every
-// attribute set on it is validated again, so a call pays for one span built once.
+// plugin keeps only its parent context and authorization time; at the report it makes the span
+// from the call, its decision and its outcome, with the call's own times. An SDK span in flight
+// holds ~1 KB and validates every attribute set on it again, and a stream needs no per-event work
+// unless content is recorded.
 import { context as otelContext, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
 import { redactSecrets, SluiceConfigError, type ModelCall, type Outcome, type SluicePlugin, type Usage } from '@sluice/core';
 import { chatSpanName, genAiNames, SLUICE, type GenAiNames, type SemconvVersion } from './semconv.ts';
@@ -40,19 +41,16 @@ export interface OtelPlugin extends SluicePlugin {
   spanCounts(): { started: number; ended: number };
 }
 
-/** What the plugin keeps for a call in flight; its span is made from it at the report. */
+/** What the plugin keeps for a call in flight; its span is made at the report from the call itself. */
 interface CallRecord {
-  readonly name: string;
   readonly parent: Context;
-  /** `performance.now()` at `beforePrepare`: the span's start time. */
-  readonly startedAt: number;
-  /** The span's attributes so far. */
-  readonly attributes: Attributes;
+  /** `performance.now()` when `prepare` began (only read by the authorization metric). */
   prepareStartedAt: number;
-  firstChunkAt: number;
-  authorization: { attributes: Attributes; at: number } | undefined;
-  output: string[] | undefined;
-  server: { address: string; port: number } | undefined;
+  /** `performance.now()` of the authorization (allow or denial): the time of its span event. */
+  authorizedAt: number;
+  /** Recorded content only. */
+  readonly input: string | undefined;
+  readonly output: string[] | undefined;
 }
 
 /** Redacts strings that look like keys or bearer tokens, deeply. */
@@ -66,11 +64,13 @@ export function defaultRedact(value: unknown): unknown {
 /** The no-op histogram the OTel API hands out when no MeterProvider is registered (one shared instance). */
 const NOOP_HISTOGRAM = createNoopMeter().createHistogram('sluice.noop');
 
+/** Where a call's request went (`server.address`, `server.port`). */
+type Server = { address: string; port: number };
 /** Parsed server addresses by URL: every call of a client names the same one (never mutated, so shared). */
-const SERVERS = new Map<string, { address: string; port: number } | undefined>();
+const SERVERS = new Map<string, Server | undefined>();
 const MAX_CACHED_SERVERS = 256;
 
-function serverOf(url: string | undefined): { address: string; port: number } | undefined {
+function serverOf(url: string | undefined): Server | undefined {
   if (!url) return undefined;
   if (SERVERS.has(url)) return SERVERS.get(url);
   const server = parseServer(url);
@@ -136,12 +136,18 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   // Without a MeterProvider every instrument is the API's shared no-op: skip building what it would drop.
   const metricsOn = [duration, tokenUsage, timeToFirstChunk, queueWait, authorizationDuration].some((h) => h !== NOOP_HISTOGRAM);
 
-  const metricAttributes = (call: ModelCall, state: CallRecord, outcome: Outcome): Attributes => {
+  /** The request's messages, redacted and serialized when the call starts (content recording only). */
+  const inputOf = (call: ModelCall): string | undefined => {
+    const input = inputMessagesOf(call);
+    return input === undefined ? undefined : JSON.stringify(redact(input));
+  };
+
+  const metricAttributes = (call: ModelCall, server: Server | undefined, outcome: Outcome): Attributes => {
     const attributes: Attributes = { [names.operationName]: 'chat', [names.providerName]: providerName(call), [names.requestModel]: call.model };
     if (outcome.status === 'completed' && outcome.responseModel) attributes[names.responseModel] = outcome.responseModel;
     if (outcome.status === 'failed') attributes[names.errorType] = outcome.error.type;
     if (outcome.status === 'denied') attributes[names.errorType] = 'ExecutionDeniedError';
-    if (state.server) attributes[names.serverAddress] = state.server.address;
+    if (server) attributes[names.serverAddress] = server.address;
     return attributes;
   };
 
@@ -150,7 +156,50 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
     spanCounts: () => ({ ...counts }),
     apply(hooks) {
       hooks.beforePrepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-        const parent = options.parentContext?.(call) ?? otelContext.active();
+        records.set(call, {
+          parent: options.parentContext?.(call) ?? otelContext.active(),
+          prepareStartedAt: 0,
+          authorizedAt: 0,
+          input: options.recordContent ? inputOf(call) : undefined,
+          output: options.recordContent ? [] : undefined,
+        });
+        counts.started++;
+        return call;
+      });
+      if (metricsOn) {
+        hooks.prepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
+          const record = records.get(call);
+          if (!record) return undefined;
+          record.prepareStartedAt = performance.now();
+          const waited = call.attributes[SLUICE.queueWaitMs];
+          if (typeof waited === 'number') queueWait.record(waited / 1000, { [names.requestModel]: call.model });
+          return undefined;
+        });
+      }
+      const authorized = (call: ModelCall, outcome: string) => {
+        const record = records.get(call);
+        if (!record) return;
+        record.authorizedAt = performance.now();
+        if (record.prepareStartedAt) authorizationDuration.record((record.authorizedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: outcome });
+      };
+      hooks.onAllow.tap(NAME, (call) => authorized(call, 'allow'));
+      hooks.onDeny.tap(NAME, (call, denial) => authorized(call, denial.outcome));
+      if (options.recordContent) {
+        hooks.onEvent.tap(NAME, (call, event) => {
+          // The last call's record: a stream's events come in a row, so most lookups skip the WeakMap.
+          const record = call === lastCall ? lastRecord : records.get(call);
+          if (!record) return;
+          lastCall = call;
+          lastRecord = record;
+          for (const vel of event.vel) if (vel.type === 'text-delta') record.output!.push(vel.delta);
+        });
+      }
+      hooks.onReport.tap(NAME, (call, outcome) => {
+        const record = records.get(call);
+        if (!record) return;
+        records.delete(call);
+        if (lastCall === call) lastCall = lastRecord = undefined;
+        const endedAt = performance.now();
         const attributes: Attributes = {
           [names.operationName]: 'chat',
           [names.providerName]: providerName(call),
@@ -166,88 +215,35 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           if (call.scope.userId) attributes[SLUICE.userId] = call.scope.userId;
         }
         if (call.slot) attributes[SLUICE.slotId] = call.slot.slotId;
-        if (options.recordContent) {
-          const input = inputMessagesOf(call);
-          if (input !== undefined) attributes[names.inputMessages] = JSON.stringify(redact(input));
-        }
-        const server = serverOf(typeof call.attributes['sluice.server.url'] === 'string' ? call.attributes['sluice.server.url'] : undefined);
-        records.set(call, {
-          name: chatSpanName(call.model),
-          parent,
-          startedAt: performance.now(),
-          attributes,
-          prepareStartedAt: 0,
-          firstChunkAt: 0,
-          authorization: undefined,
-          output: options.recordContent ? [] : undefined,
-          server,
-        });
-        counts.started++;
-        return call;
-      });
-      hooks.prepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-        const record = records.get(call);
-        if (!record) return undefined;
-        if (metricsOn) record.prepareStartedAt = performance.now(); // only the authorization metric reads it
+        if (record.input !== undefined) attributes[names.inputMessages] = record.input;
         const waited = call.attributes[SLUICE.queueWaitMs];
-        if (typeof waited === 'number') {
-          record.attributes[SLUICE.queueWaitMs] = waited;
-          if (metricsOn) queueWait.record(waited / 1000, { [names.requestModel]: call.model });
+        if (typeof waited === 'number') attributes[SLUICE.queueWaitMs] = waited;
+        // The authorization: the allow on the call, or the denial in the outcome.
+        const allow = call.decision?.outcome === 'allow' ? call.decision : undefined;
+        const denial = outcome.status === 'denied' ? outcome.denial : undefined;
+        let authorization: Attributes | undefined;
+        if (allow && record.authorizedAt) {
+          authorization = { [SLUICE.authorizationOutcome]: 'allow' };
+          if (allow.decidedBy) authorization[SLUICE.decidedBy] = allow.decidedBy;
+          if (allow.executionId) authorization[SLUICE.executionId] = attributes[SLUICE.executionId] = allow.executionId;
+          attributes[SLUICE.authorizationOutcome] = 'allow';
+        } else if (denial) {
+          authorization = { [SLUICE.authorizationOutcome]: denial.outcome, [SLUICE.authorizationReason]: denial.code, message: denial.message };
+          if (denial.decidedBy) authorization[SLUICE.decidedBy] = denial.decidedBy;
+          if (denial.executionId) authorization[SLUICE.executionId] = denial.executionId;
+          attributes[SLUICE.authorizationOutcome] = denial.outcome;
+          attributes[SLUICE.authorizationReason] = denial.code;
         }
-        return undefined;
-      });
-      hooks.onAllow.tap(NAME, (call, allow) => {
-        const record = records.get(call);
-        if (!record) return;
-        const event: Attributes = { [SLUICE.authorizationOutcome]: 'allow' };
-        if (allow.decidedBy) event[SLUICE.decidedBy] = allow.decidedBy;
-        if (allow.executionId) {
-          event[SLUICE.executionId] = allow.executionId;
-          record.attributes[SLUICE.executionId] = allow.executionId;
-        }
-        record.attributes[SLUICE.authorizationOutcome] = 'allow';
-        const now = performance.now();
-        record.authorization = { attributes: event, at: now };
-        if (allow.relay) record.server = serverOf(allow.relay.baseURL) ?? record.server;
-        if (record.prepareStartedAt) authorizationDuration.record((now - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: 'allow' });
-      });
-      hooks.onDeny.tap(NAME, (call, denial) => {
-        const record = records.get(call);
-        if (!record) return;
-        const event: Attributes = { [SLUICE.authorizationOutcome]: denial.outcome, [SLUICE.authorizationReason]: denial.code, message: denial.message };
-        if (denial.decidedBy) event[SLUICE.decidedBy] = denial.decidedBy;
-        if (denial.executionId) event[SLUICE.executionId] = denial.executionId;
-        record.attributes[SLUICE.authorizationOutcome] = denial.outcome;
-        record.attributes[SLUICE.authorizationReason] = denial.code;
-        const now = performance.now();
-        record.authorization = { attributes: event, at: now };
-        if (record.prepareStartedAt) authorizationDuration.record((now - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: denial.outcome });
-      });
-      hooks.onEvent.tap(NAME, (call, event) => {
-        // The last call's record: a stream's events come in a row, so most lookups skip the WeakMap.
-        const record = call === lastCall ? lastRecord : records.get(call);
-        if (!record) return;
-        lastCall = call;
-        lastRecord = record;
-        if (record.firstChunkAt === 0) record.firstChunkAt = performance.now();
-        if (record.output) for (const vel of event.vel) if (vel.type === 'text-delta') record.output.push(vel.delta);
-      });
-      hooks.onReport.tap(NAME, (call, outcome) => {
-        const record = records.get(call);
-        if (!record) return;
-        records.delete(call);
-        if (lastCall === call) lastCall = lastRecord = undefined;
-        const endedAt = performance.now();
-        const { attributes } = record;
-        if (record.server) {
-          attributes[names.serverAddress] = record.server.address;
-          attributes[names.serverPort] = record.server.port;
+        const server = (allow?.relay ? serverOf(allow.relay.baseURL) : undefined) ?? serverOf(typeof call.attributes['sluice.server.url'] === 'string' ? call.attributes['sluice.server.url'] : undefined);
+        if (server) {
+          attributes[names.serverAddress] = server.address;
+          attributes[names.serverPort] = server.port;
         }
         attributes[SLUICE.outcome] = outcome.status;
         if (outcome.timeToFirstTokenMs !== undefined) {
           attributes[names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs] = names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs;
         }
-        const metric = metricsOn ? metricAttributes(call, record, outcome) : undefined;
+        const metric = metricsOn ? metricAttributes(call, server, outcome) : undefined;
         let status: { code: SpanStatusCode; message: string } | undefined;
         switch (outcome.status) {
           case 'completed': {
@@ -279,10 +275,11 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           duration.record(outcome.durationMs / 1000, metric);
           if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
         }
-        // Times are performance.now() readings: the SDK maps them onto its clock like its own.
-        const span: Span = tracer.startSpan(record.name, { kind: SpanKind.CLIENT, attributes, startTime: record.startedAt }, record.parent);
-        if (record.authorization) span.addEvent(SLUICE.eventAuthorization, record.authorization.attributes, record.authorization.at);
-        if (record.firstChunkAt !== 0) span.addEvent(SLUICE.eventFirstChunk, record.firstChunkAt);
+        // Times are performance.now() readings (the call's creation, its authorization, its first
+        // event, now): the SDK maps them onto its clock as it does its own.
+        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes, startTime: call.createdAt }, record.parent);
+        if (authorization) span.addEvent(SLUICE.eventAuthorization, authorization, record.authorizedAt || endedAt);
+        if (outcome.timeToFirstTokenMs !== undefined) span.addEvent(SLUICE.eventFirstChunk, call.createdAt + outcome.timeToFirstTokenMs);
         if (status) span.setStatus(status);
         span.end(endedAt);
         counts.ended++;
