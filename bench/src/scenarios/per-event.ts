@@ -6,6 +6,7 @@ import type { PerEventSize, Row, Target } from '../rows.ts';
 import { agentsVariant, aiSdkMiddlewareVariant, aiSdkVariant, openAIVariant, type OpsVariant, type SdkOps } from '../sdk-ops.ts';
 import { createSetup, SETUP_LABEL, type Setup } from '../setups.ts';
 import { annotateSignalShare, timedRows, type TimedVariant } from '../timed-rows.ts';
+import { formatNumber } from '../table.ts';
 
 export interface PerEventConfig {
   /** Deltas per stream, iterations, and whether each run starts from a collected heap, per size row. */
@@ -61,7 +62,12 @@ export async function perEventRows(config: PerEventConfig): Promise<Row[]> {
           const fiveTimes = row.added * 5 <= peer;
           const noise = (peerRow?.addedCi ?? 0) + 5 * (row.addedCi ?? 0);
           const withinNoise = Math.abs(peer - 5 * row.added) <= noise;
-          row.note = `${(peer / Math.max(row.added, 1e-9)).toFixed(1)}× cheaper than the TransformStream middleware (target ≥ 5×: ${fiveTimes ? 'PASS' : 'MISS'}${withinNoise ? ', within noise' : ''})`;
+          // A ratio means nothing when either cost is not above zero: say what was measured instead.
+          const comparison =
+            row.added > 0 && peer > 0
+              ? `${(peer / row.added).toFixed(1)}× cheaper than the TransformStream middleware`
+              : `${formatNumber(row.added)} ns vs ${formatNumber(peer)} ns per event for the TransformStream middleware`;
+          row.note = `${comparison} (target ≥ 5×: ${fiveTimes ? 'PASS' : 'MISS'}${withinNoise ? ', within noise' : ''})`;
           if (!fiveTimes) row.pass = false;
           if (withinNoise) row.conclusive = false;
         }
