@@ -33,6 +33,8 @@ type AdmitCallback = (error: Error | null, call?: ModelCall) => void;
 /** The gates of every key in use, by kind; a gate is dropped when idle. */
 class GateTable {
   readonly #config: NormalizedLimitOptions;
+  /** How many limits apply to every call. */
+  readonly #levels: number;
   readonly tenants = new Map<string, KeyGate>();
   readonly models = new Map<string, KeyGate>();
   global: KeyGate | undefined;
@@ -47,15 +49,18 @@ class GateTable {
 
   constructor(config: NormalizedLimitOptions) {
     this.#config = config;
+    this.#levels = (config.perTenant ? 1 : 0) + (config.perModel ? 1 : 0) + (config.global ? 1 : 0);
   }
 
   /** The gates `call` needs, most specific first (tenant → model → global), created if missing. */
   gatesOf(call: ModelCall): KeyGate[] {
-    const gates: KeyGate[] = [];
     const { perTenant, perModel, global } = this.#config;
-    if (perTenant) gates.push(this.#in(this.tenants, 'tenant', tenantKeyOf(call, this.#config), perTenant));
-    if (perModel) gates.push(this.#in(this.models, 'model', call.model, perModel));
-    if (global) gates.push((this.global ??= new KeyGate('global', '', global, this.#drop)));
+    // Sized up front: an array grown by push() reserves room for 17 and is kept for the call's life.
+    const gates = new Array<KeyGate>(this.#levels);
+    let i = 0;
+    if (perTenant) gates[i++] = this.#in(this.tenants, 'tenant', tenantKeyOf(call, this.#config), perTenant);
+    if (perModel) gates[i++] = this.#in(this.models, 'model', call.model, perModel);
+    if (global) gates[i] = this.global ??= new KeyGate('global', '', global, this.#drop);
     return gates;
   }
 
