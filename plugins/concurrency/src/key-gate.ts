@@ -4,6 +4,12 @@
 // few comparisons and no promise, timer or listener; only a call that must wait pays for waiting.
 import { limitLevel, type LimitKind, type LimitLevel, type NormalizedLimit } from './limits.ts';
 
+/**
+ * The empty line and empty window of a key that never had either: most keys are made for one
+ * uncontended call and dropped, so their arrays are made only when first written (never written to).
+ */
+const NONE: never[] = Object.freeze([]) as never[];
+
 /** A call waiting for one key's slot. */
 export interface Waiter {
   readonly priority: number;
@@ -24,10 +30,10 @@ export class KeyGate {
   /** Slots held. */
   running = 0;
   /** Waiters from index `#head` on, ordered by priority (descending), then arrival. */
-  readonly #waiters: Array<Waiter | undefined> = [];
+  #waiters: Array<Waiter | undefined> = NONE;
   #head = 0;
   /** Rate limit only: start times (performance.now()) still inside the window, oldest first from `#startsHead`. */
-  readonly #starts: number[] = [];
+  #starts: number[] = NONE;
   #startsHead = 0;
   /** Rate limit only: wakes waiters held back by the window when its oldest start leaves it. */
   #rateTimer: ReturnType<typeof setTimeout> | undefined;
@@ -61,12 +67,12 @@ export class KeyGate {
   /** Takes a slot without waiting; only after {@link KeyGate.isFree} said so. */
   take(): void {
     this.running++;
-    if (this.limit.intervalMs > 0) this.#starts.push(performance.now());
+    if (this.limit.intervalMs > 0) (this.#starts === NONE ? (this.#starts = []) : this.#starts).push(performance.now());
   }
 
   /** Joins the line; {@link Waiter.grant} runs when the waiter holds a slot. */
   enqueue(waiter: Waiter): void {
-    const waiters = this.#waiters;
+    const waiters = this.#waiters === NONE ? (this.#waiters = []) : this.#waiters;
     let index = waiters.length;
     // Most waiters share one priority: then this is a push. Otherwise find the first lower priority.
     if (index > this.#head && waiters[index - 1]!.priority < waiter.priority) {
@@ -112,7 +118,7 @@ export class KeyGate {
     clearTimeout(this.#rateTimer);
     clearTimeout(this.#lingerTimer);
     this.#rateTimer = this.#lingerTimer = undefined;
-    this.#waiters.length = 0;
+    this.#waiters = NONE;
     this.#head = 0;
   }
 
