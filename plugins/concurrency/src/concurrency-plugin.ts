@@ -5,7 +5,7 @@
 import { SluiceConfigError, type ModelCall, type SluicePlugin } from '@sluice/core';
 import { ConcurrencyClosedError, queueFullError } from './errors.ts';
 import { KeyGate, type Waiter } from './key-gate.ts';
-import { LIMIT_OPTION_KEYS, normalizeLimitOptions, priorityOf, rejectUnknownKeys, tenantKeyOf, type LimitOptions, type NormalizedLimitOptions } from './limits.ts';
+import { LIMIT_OPTION_KEYS, normalizeLimitOptions, priorityOf, rejectUnknownKeys, tenantKeyOf, type LimitKind, type LimitOptions, type NormalizedLimit, type NormalizedLimitOptions } from './limits.ts';
 import { CONCURRENCY_STAGE, QUEUE_WAIT_MS_ATTRIBUTE, type ConcurrencyStats, type KeyStats } from './plugin-contract.ts';
 import { WaitScope } from './wait-scope.ts';
 
@@ -42,7 +42,7 @@ class GateTable {
     if (gate.kind === 'global') {
       if (this.global === gate) this.global = undefined;
     } else {
-      const map = gate.kind === 'tenant' ? this.tenants : this.models;
+      const map = this.#mapOf(gate.kind);
       if (map.get(gate.value) === gate) map.delete(gate.value);
     }
   };
@@ -58,16 +58,15 @@ class GateTable {
     // Sized up front: an array grown by push() reserves room for 17 and is kept for the call's life.
     const gates = new Array<KeyGate>(this.#levels);
     let i = 0;
-    if (perTenant) gates[i++] = this.#in(this.tenants, 'tenant', tenantKeyOf(call, this.#config), perTenant);
-    if (perModel) gates[i++] = this.#in(this.models, 'model', call.model, perModel);
-    if (global) gates[i] = this.global ??= new KeyGate('global', '', global, this.#drop);
+    if (perTenant) gates[i++] = this.#gate('tenant', tenantKeyOf(call, this.#config), perTenant);
+    if (perModel) gates[i++] = this.#gate('model', call.model, perModel);
+    if (global) gates[i] = this.#gate('global', '', global);
     return gates;
   }
 
   /** The gate now current for `gate`'s key (a key dropped while a call waited is made anew). */
   current(gate: KeyGate): KeyGate {
-    if (gate.kind === 'global') return (this.global ??= new KeyGate('global', '', gate.limit, this.#drop));
-    return this.#in(gate.kind === 'tenant' ? this.tenants : this.models, gate.kind, gate.value, gate.limit);
+    return this.#gate(gate.kind, gate.value, gate.limit);
   }
 
   *all(): Iterable<KeyGate> {
@@ -83,10 +82,17 @@ class GateTable {
     this.global = undefined;
   }
 
-  #in(map: Map<string, KeyGate>, kind: 'tenant' | 'model', value: string, limit: KeyGate['limit']): KeyGate {
+  /** The gate of one key, made when missing. */
+  #gate(kind: LimitKind, value: string, limit: NormalizedLimit): KeyGate {
+    if (kind === 'global') return (this.global ??= new KeyGate('global', '', limit, this.#drop));
+    const map = this.#mapOf(kind);
     let gate = map.get(value);
     if (gate === undefined) map.set(value, (gate = new KeyGate(kind, value, limit, this.#drop)));
     return gate;
+  }
+
+  #mapOf(kind: 'tenant' | 'model'): Map<string, KeyGate> {
+    return kind === 'tenant' ? this.tenants : this.models;
   }
 }
 
