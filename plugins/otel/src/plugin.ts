@@ -6,7 +6,7 @@
 // holds ~1 KB and validates every attribute set on it again, and a stream needs no per-event work
 // unless content is recorded.
 import { context as otelContext, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
-import { redactSecrets, SluiceConfigError, type ModelCall, type Outcome, type SluicePlugin, type Usage } from '@sluice/core';
+import { redactSecrets, SluiceConfigError, type ModelCall, type SluicePlugin, type Usage } from '@sluice/core';
 import { chatSpanName, genAiNames, SLUICE, type GenAiNames, type SemconvVersion } from './semconv.ts';
 
 const NAME = 'otel';
@@ -142,14 +142,8 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
     return input === undefined ? undefined : JSON.stringify(redact(input));
   };
 
-  const metricAttributes = (call: ModelCall, server: Server | undefined, outcome: Outcome): Attributes => {
-    const attributes: Attributes = { [names.operationName]: 'chat', [names.providerName]: providerName(call), [names.requestModel]: call.model };
-    if (outcome.status === 'completed' && outcome.responseModel) attributes[names.responseModel] = outcome.responseModel;
-    if (outcome.status === 'failed') attributes[names.errorType] = outcome.error.type;
-    if (outcome.status === 'denied') attributes[names.errorType] = 'ExecutionDeniedError';
-    if (server) attributes[names.serverAddress] = server.address;
-    return attributes;
-  };
+  /** The span attributes the GenAI metrics carry too (the same values: they are read off the span's). */
+  const metricKeys = [names.operationName, names.providerName, names.requestModel, names.responseModel, names.errorType, names.serverAddress];
 
   return {
     name: NAME,
@@ -243,7 +237,6 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         if (outcome.timeToFirstTokenMs !== undefined) {
           attributes[names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs] = names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs;
         }
-        const metric = metricsOn ? metricAttributes(call, server, outcome) : undefined;
         let status: { code: SpanStatusCode; message: string } | undefined;
         switch (outcome.status) {
           case 'completed': {
@@ -251,8 +244,6 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
             if (outcome.responseId) attributes[names.responseId] = outcome.responseId;
             if (outcome.finishReason) attributes[names.finishReasons] = [outcome.finishReason];
             setUsage(attributes, names, outcome.usage);
-            if (metric && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...metric, [names.tokenType]: 'input' });
-            if (metric && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
             if (record.output && record.output.length > 0) {
               attributes[names.outputMessages] = JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: record.output.join('') }] }]));
             }
@@ -271,7 +262,11 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
             attributes[SLUICE.abortReason] = outcome.reason;
             break;
         }
-        if (metric) {
+        if (metricsOn) {
+          const metric: Attributes = {};
+          for (const key of metricKeys) if (attributes[key] !== undefined) metric[key] = attributes[key];
+          if (outcome.status === 'completed' && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...metric, [names.tokenType]: 'input' });
+          if (outcome.status === 'completed' && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
           duration.record(outcome.durationMs / 1000, metric);
           if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
         }

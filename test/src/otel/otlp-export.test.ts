@@ -58,6 +58,10 @@ describe('startOtel → OTLP/HTTP', () => {
     const metric = (name: string) => receiver.points.filter((p) => p.metric === name);
     expect(metric('gen_ai.client.operation.duration').reduce((n, p) => n + (p.count ?? 0), 0)).toBe(2);
     expect(metric('gen_ai.client.operation.duration')[0]!.unit).toBe('s');
+    // Metric points carry the span's GenAI attributes: the failed call its error.type, the other none.
+    const durations = metric('gen_ai.client.operation.duration');
+    expect(durations.every((p) => p.attributes['gen_ai.operation.name'] === 'chat' && p.attributes['gen_ai.request.model'] === 'gpt-fake')).toBe(true);
+    expect(durations.map((p) => p.attributes['error.type'] ?? null).sort()).toEqual(['InternalServerError', null]);
     const tokens = metric('gen_ai.client.token.usage');
     expect(tokens.map((p) => [p.attributes['gen_ai.token.type'], p.sum]).sort()).toEqual([
       ['input', 21],
