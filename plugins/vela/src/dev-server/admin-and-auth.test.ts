@@ -6,37 +6,15 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeModelServer } from '../../../../test/src/fake-model-server.ts';
-import type { FakeModelServer } from '../../../../test/src/fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
 import type { AuditResponse } from '../protocol.ts';
 import { DEMO_IDS, seedVelaDemo } from './demo-seed.ts';
 import { VelaDevServerError, VelaDevServerOptionsError } from './errors.ts';
 import { startVelaDevServer } from './server.ts';
-import { ADMIN_TOKEN, asAllow, asError, asRefusal, startHarness, UPSTREAM_KEY } from './test-harness.ts';
+import { ADMIN_TOKEN, asAllow, asError, asRefusal, useHarnesses, UPSTREAM_KEY } from './test-harness.ts';
 import type { Answer, Harness } from './test-harness.ts';
 
-let fake: FakeModelServer;
-const harnesses: Harness[] = [];
-
-beforeAll(async () => {
-  fake = await startFakeModelServer();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  fake.reset();
-});
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
-
-async function harness(options: Parameters<typeof startHarness>[1] = {}): Promise<Harness> {
-  const h = await startHarness(fake.baseURL, options);
-  harnesses.push(h);
-  return h;
-}
+const { fake, harness } = useHarnesses();
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -113,7 +91,7 @@ describe('health and the admin HTTP API', () => {
   });
 
   it('refuses options it cannot start with', async () => {
-    const base = { upstream: { baseURL: fake.baseURL, apiKey: 'k' }, adminToken: 'a' };
+    const base = { upstream: { baseURL: fake().baseURL, apiKey: 'k' }, adminToken: 'a' };
     await expect(startVelaDevServer({ ...base, adminToken: '' })).rejects.toBeInstanceOf(VelaDevServerOptionsError);
     await expect(startVelaDevServer({ ...base, upstream: { baseURL: 'ftp://x', apiKey: 'k' } })).rejects.toMatchObject({
       code: 'invalid_options',
@@ -263,7 +241,7 @@ describe('demo seed and CLI', () => {
         '--port',
         '0',
         '--upstream-url',
-        fake.baseURL,
+        fake().baseURL,
         '--upstream-key-env',
         'SLUICE_TEST_UPSTREAM_KEY',
         '--admin-token-env',

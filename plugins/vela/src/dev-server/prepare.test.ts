@@ -2,31 +2,12 @@
 // real SQLite file and check both the answer and what the audit recorded, rule by rule, plus the
 // two properties that are easy to get wrong: idempotent retries and budgets under concurrency.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeModelServer } from '../../../../test/src/fake-model-server.ts';
-import type { FakeModelServer } from '../../../../test/src/fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
 import type { PrepareResponse } from '../protocol.ts';
-import { asAllow, asError, asRefusal, startHarness } from './test-harness.ts';
+import { asAllow, asError, asRefusal, useHarnesses } from './test-harness.ts';
 import type { Harness } from './test-harness.ts';
 
-let fake: FakeModelServer;
-const harnesses: Harness[] = [];
-
-beforeAll(async () => {
-  fake = await startFakeModelServer();
-});
-afterAll(async () => {
-  await fake.close();
-});
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
-
-async function harness(options: Parameters<typeof startHarness>[1] = {}): Promise<Harness> {
-  const h = await startHarness(fake.baseURL, options);
-  harnesses.push(h);
-  return h;
-}
+const { harness } = useHarnesses();
 
 describe('prepare: allow', () => {
   it('answers allow with a relay key bound to the resolved model and records a pending execution', async () => {

@@ -4,34 +4,13 @@
 // that records what it saw — including when the client leaves mid-stream.
 
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeModelServer } from '../../../../test/src/fake-model-server.ts';
-import type { FakeModelServer } from '../../../../test/src/fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
+import { startFakeModelServer, type FakeModelServer } from '../../../../test/src/fake-model-server.ts';
 import type { PrepareAllow } from '../protocol.ts';
-import { asAllow, asError, startHarness, UPSTREAM_KEY } from './test-harness.ts';
+import { asAllow, asError, useHarnesses, UPSTREAM_KEY } from './test-harness.ts';
 import type { Harness } from './test-harness.ts';
 
-let fake: FakeModelServer;
-const harnesses: Harness[] = [];
-
-beforeAll(async () => {
-  fake = await startFakeModelServer();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  fake.reset();
-});
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
-
-async function harness(options: Parameters<typeof startHarness>[1] = {}): Promise<Harness> {
-  const h = await startHarness(fake.baseURL, options);
-  harnesses.push(h);
-  return h;
-}
+const { fake, harness } = useHarnesses();
 
 function client(allow: PrepareAllow): OpenAI {
   return new OpenAI({ baseURL: allow.relay.baseUrl, apiKey: allow.relay.apiKey, maxRetries: 0 });
@@ -47,7 +26,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 /** Model requests the fake upstream received. */
 function modelRequests(): FakeModelServer['requests'] {
-  return fake.requests.filter((request) => request.api !== 'other');
+  return fake().requests.filter((request) => request.api !== 'other');
 }
 
 async function relayRaw(h: Harness, apiKey: string, body: unknown = { model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }] }) {
@@ -57,7 +36,7 @@ async function relayRaw(h: Harness, apiKey: string, body: unknown = { model: 'gp
 describe('relay: pass-through with the openai client', () => {
   it('streams chat completions intact, with the upstream key, and records the observed usage', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'Streaming through the relay works.', usage: { inputTokens: 17, outputTokens: 6 } });
+    fake().enqueue({ text: 'Streaming through the relay works.', usage: { inputTokens: 17, outputTokens: 6 } });
     const allow = asAllow(await h.prepare());
     const { data: stream, response } = await client(allow)
       .chat.completions.create({
@@ -95,7 +74,7 @@ describe('relay: pass-through with the openai client', () => {
 
   it('streams the Responses API intact and records usage from response.completed', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'Responses pass through too.', usage: { inputTokens: 40, outputTokens: 5 } });
+    fake().enqueue({ text: 'Responses pass through too.', usage: { inputTokens: 40, outputTokens: 5 } });
     const allow = asAllow(await h.prepare(h.prepareBody({ api: 'responses' })));
     const stream = await client(allow).responses.create({ model: allow.relay.model, input: 'Say something.', stream: true });
     let text = '';
@@ -113,7 +92,7 @@ describe('relay: pass-through with the openai client', () => {
 
   it('passes non-streamed answers and records their usage', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'Not streamed.', usage: { inputTokens: 8, outputTokens: 3 } });
+    fake().enqueue({ text: 'Not streamed.', usage: { inputTokens: 8, outputTokens: 3 } });
     const allow = asAllow(await h.prepare());
     const completion = await client(allow).chat.completions.create({ model: allow.relay.model, messages: [{ role: 'user', content: 'hi' }] });
     expect(completion.choices[0]?.message.content).toBe('Not streamed.');
@@ -124,7 +103,7 @@ describe('relay: pass-through with the openai client', () => {
   it('is unbuffered: chunks reach the client while the upstream is still holding its stream', async () => {
     const h = await harness();
     const gate = deferred();
-    fake.enqueue({ text: 'one two three four', gate: gate.promise, pauseAfterChunks: 2 });
+    fake().enqueue({ text: 'one two three four', gate: gate.promise, pauseAfterChunks: 2 });
     const allow = asAllow(await h.prepare());
     const stream = await client(allow).chat.completions.create({ model: allow.relay.model, messages: [{ role: 'user', content: 'hi' }], stream: true });
     const iterator = stream[Symbol.asyncIterator]();
@@ -136,7 +115,7 @@ describe('relay: pass-through with the openai client', () => {
         text += next.value.choices[0]?.delta.content ?? '';
       }
       // The upstream has not finished (it is held at the gate), yet two chunks arrived.
-      expect(fake.inFlight).toBe(1);
+      expect(fake().inFlight).toBe(1);
       expect(h.vela.admin.audit()[0]?.relayStatus).toBe('streaming');
     } finally {
       gate.resolve();
@@ -233,7 +212,7 @@ describe('relay: failures and aborts', () => {
   it('a client that leaves mid-stream aborts the upstream request and is recorded as aborted', async () => {
     const h = await harness();
     const gate = deferred();
-    fake.enqueue({ text: 'one two three four', gate: gate.promise, pauseAfterChunks: 1 });
+    fake().enqueue({ text: 'one two three four', gate: gate.promise, pauseAfterChunks: 1 });
     const allow = asAllow(await h.prepare());
     const controller = new AbortController();
     try {
@@ -263,7 +242,7 @@ describe('relay: failures and aborts', () => {
   it('a client that leaves before the upstream answers aborts the upstream request and is recorded as aborted', async () => {
     const h = await harness();
     const gate = deferred();
-    fake.enqueue({ text: 'late', gate: gate.promise }); // non-streamed: the fake answers once the gate opens
+    fake().enqueue({ text: 'late', gate: gate.promise }); // non-streamed: the fake answers once the gate opens
     const allow = asAllow(await h.prepare());
     const controller = new AbortController();
     try {
@@ -271,7 +250,7 @@ describe('relay: failures and aborts', () => {
         { model: allow.relay.model, messages: [{ role: 'user', content: 'hi' }] },
         { signal: controller.signal },
       );
-      await fake.waitForRequests(1);
+      await fake().waitForRequests(1);
       controller.abort();
       await expect(call).rejects.toThrow();
       await h.vela.settled();
@@ -284,7 +263,7 @@ describe('relay: failures and aborts', () => {
   it('closing the server aborts open relay streams and records them as aborted', async () => {
     const h = await harness();
     const gate = deferred();
-    fake.enqueue({ text: 'one two three', gate: gate.promise, pauseAfterChunks: 1 });
+    fake().enqueue({ text: 'one two three', gate: gate.promise, pauseAfterChunks: 1 });
     const allow = asAllow(await h.prepare());
     try {
       const stream = await client(allow).chat.completions.create({ model: allow.relay.model, messages: [{ role: 'user', content: 'hi' }], stream: true });
@@ -305,8 +284,7 @@ describe('relay: failures and aborts', () => {
   it('an unreachable upstream → 502 upstream_unavailable, recorded failed; the key is used', async () => {
     const gone = await startFakeModelServer();
     await gone.close();
-    const h = await startHarness(gone.baseURL);
-    harnesses.push(h);
+    const h = await harness({}, gone.baseURL);
     const allow = asAllow(await h.prepare());
     const answer = await relayRaw(h, allow.relay.apiKey);
     expect(answer.status).toBe(502);
@@ -318,7 +296,7 @@ describe('relay: failures and aborts', () => {
 
   it('passes upstream HTTP errors through (status, retry-after, body) and records failed', async () => {
     const h = await harness();
-    fake.enqueue({ fault: { kind: 'status', status: 429, retryAfter: '7', message: 'slow down' } });
+    fake().enqueue({ fault: { kind: 'status', status: 429, retryAfter: '7', message: 'slow down' } });
     const allow = asAllow(await h.prepare());
     const answer = await relayRaw(h, allow.relay.apiKey);
     expect(answer.status).toBe(429);
@@ -330,7 +308,7 @@ describe('relay: failures and aborts', () => {
 
   it('a mid-stream upstream error is passed through and recorded failed', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'one two three', fault: { kind: 'mid-stream-error', afterChunks: 1 } });
+    fake().enqueue({ text: 'one two three', fault: { kind: 'mid-stream-error', afterChunks: 1 } });
     const allow = asAllow(await h.prepare(h.prepareBody({ api: 'responses' })));
     const stream = await client(allow).responses.create({ model: allow.relay.model, input: 'hi', stream: true });
     await expect(
@@ -346,7 +324,7 @@ describe('relay: failures and aborts', () => {
 
   it('a dropped upstream connection breaks the client stream and is recorded failed', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'one two three', fault: { kind: 'drop', afterChunks: 1 } });
+    fake().enqueue({ text: 'one two three', fault: { kind: 'drop', afterChunks: 1 } });
     const allow = asAllow(await h.prepare());
     const stream = await client(allow).chat.completions.create({ model: allow.relay.model, messages: [{ role: 'user', content: 'hi' }], stream: true });
     await expect(
@@ -362,7 +340,7 @@ describe('relay: failures and aborts', () => {
 
   it('a truncated stream (no final event) is recorded failed', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'one two three', fault: { kind: 'truncate', afterChunks: 1 } });
+    fake().enqueue({ text: 'one two three', fault: { kind: 'truncate', afterChunks: 1 } });
     const allow = asAllow(await h.prepare());
     const answer = await relayRaw(h, allow.relay.apiKey, { model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }], stream: true });
     expect(answer.status).toBe(200);

@@ -2,34 +2,12 @@
 // (reported, priced from usage, priced from what the relay saw, the estimate), that settling
 // releases the hold, and that every later report changes nothing at all.
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeModelServer } from '../../../../test/src/fake-model-server.ts';
-import type { FakeModelServer } from '../../../../test/src/fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
 import type { ReportResponse } from '../protocol.ts';
-import { asAllow, asError, asRefusal, startHarness, UPSTREAM_KEY } from './test-harness.ts';
+import { asAllow, asError, asRefusal, useHarnesses, UPSTREAM_KEY } from './test-harness.ts';
 import type { Harness } from './test-harness.ts';
 
-let fake: FakeModelServer;
-const harnesses: Harness[] = [];
-
-beforeAll(async () => {
-  fake = await startFakeModelServer();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  fake.reset();
-});
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()));
-});
-
-async function harness(options: Parameters<typeof startHarness>[1] = {}): Promise<Harness> {
-  const h = await startHarness(fake.baseURL, options);
-  harnesses.push(h);
-  return h;
-}
+const { fake, harness } = useHarnesses();
 
 /** Runs one non-streamed chat call through the relay, so the relay observes usage. */
 async function relayOnce(h: Harness, apiKey: string, model = 'gpt-fake'): Promise<void> {
@@ -93,7 +71,7 @@ describe('report: costs', () => {
 
   it('completed without usage → priced from the usage the relay observed', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'Hi.', usage: { inputTokens: 3000, outputTokens: 1000 } });
+    fake().enqueue({ text: 'Hi.', usage: { inputTokens: 3000, outputTokens: 1000 } });
     const allow = asAllow(await h.prepare());
     await relayOnce(h, allow.relay.apiKey);
     await h.report(allow.executionId, { status: 'completed' });
@@ -143,7 +121,7 @@ describe('report: costs', () => {
 
   it('failed or aborted after the relay saw usage → that usage, priced', async () => {
     const h = await harness();
-    fake.enqueue({ text: 'Hi.', usage: { inputTokens: 1000, outputTokens: 1000 } }, { text: 'Hi.', usage: { inputTokens: 2000, outputTokens: 0 } });
+    fake().enqueue({ text: 'Hi.', usage: { inputTokens: 1000, outputTokens: 1000 } }, { text: 'Hi.', usage: { inputTokens: 2000, outputTokens: 0 } });
     const failed = asAllow(await h.prepare());
     await relayOnce(h, failed.relay.apiKey);
     await h.report(failed.executionId, { status: 'failed', error: { message: 'parse error' } });
@@ -188,7 +166,7 @@ describe('report: exactly once', () => {
     });
     expect(relay.status).toBe(401);
     expect(asError(relay).code).toBe('relay_key_revoked');
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
   });
 
   it('a refused execution is not reportable → 409 not_reportable', async () => {

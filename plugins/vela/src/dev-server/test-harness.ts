@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { startFakeModelServer, type FakeModelServer } from '../../../../test/src/fake-model-server.ts';
 import type { ErrorBody, PrepareAllow, PrepareRefusal, PrepareRequest } from '../protocol.ts';
 import type { VelaDevServer, VelaDevServerOptions } from './options.ts';
 import { startVelaDevServer } from './server.ts';
@@ -194,4 +196,45 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/** What {@link useHarnesses} gives a test file. */
+export interface HarnessSuite {
+  /** The fake upstream model behind every harness of the file (reset before each test). */
+  fake(): FakeModelServer;
+  /** Starts a harness relaying to the upstream (or to `upstreamBaseURL`); closed after the test. */
+  harness(options?: Parameters<typeof startHarness>[1], upstreamBaseURL?: string): Promise<Harness>;
+}
+
+/**
+ * Registers the set-up every dev-server test file shares: one fake upstream for the file, reset
+ * before each test, and the harnesses a test starts, closed after it.
+ */
+export function useHarnesses(): HarnessSuite {
+  let fake: FakeModelServer | undefined;
+  const started: Harness[] = [];
+  beforeAll(async () => {
+    fake = await startFakeModelServer();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  beforeEach(() => {
+    fake?.reset();
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((h) => h.close()));
+  });
+  const current = (): FakeModelServer => {
+    if (!fake) throw new Error('the fake upstream starts in beforeAll: use it inside a test');
+    return fake;
+  };
+  return {
+    fake: current,
+    async harness(options = {}, upstreamBaseURL = current().baseURL) {
+      const h = await startHarness(upstreamBaseURL, options);
+      started.push(h);
+      return h;
+    },
+  };
 }
