@@ -4,6 +4,7 @@
 import { usageFromAiSdk } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
 import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { errorText, writeBlockPart } from './ai-sdk-block-parts.ts';
 
 function dataUrl(mediaType: string, data: unknown): string | undefined {
   const d = prop(data, 'type') === 'url' ? prop(data, 'url') : prop(data, 'type') === 'data' ? prop(data, 'data') : data;
@@ -12,6 +13,9 @@ function dataUrl(mediaType: string, data: unknown): string | undefined {
   if (d instanceof Uint8Array) return `data:${mediaType};base64,${Buffer.from(d).toString('base64')}`;
   return undefined;
 }
+
+/** A V4 delta part's text. */
+const deltaOf = (part: unknown): string => str(part, 'delta') ?? '';
 
 /** Translates AI SDK V4 stream parts (`LanguageModelV4StreamPart`). */
 export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
@@ -24,6 +28,7 @@ export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
       w.textDelta(asString(record!.id) ?? '0', asString(record!.delta) ?? '');
       return;
     }
+    if (writeBlockPart(w, type, part, deltaOf)) return;
     switch (type) {
       case 'stream-start':
       case 'raw':
@@ -36,24 +41,6 @@ export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
         if (modelId) this.state.model = modelId;
         return;
       }
-      case 'text-start':
-        w.startStep();
-        return;
-      case 'text-delta':
-        w.textDelta(str(part, 'id') ?? '0', str(part, 'delta') ?? '');
-        return;
-      case 'text-end':
-        w.textEnd(str(part, 'id') ?? '0');
-        return;
-      case 'reasoning-start':
-        w.reasoningStart(str(part, 'id') ?? '0');
-        return;
-      case 'reasoning-delta':
-        w.reasoningDelta(str(part, 'id') ?? '0', str(part, 'delta') ?? '');
-        return;
-      case 'reasoning-end':
-        w.reasoningEnd(str(part, 'id') ?? '0');
-        return;
       case 'tool-input-start': {
         const id = str(part, 'id');
         const toolName = str(part, 'toolName');
@@ -61,12 +48,6 @@ export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
         w.toolInputStart(id, toolName, { providerExecuted: prop(part, 'providerExecuted') === true, dynamic: prop(part, 'dynamic') === true });
         return;
       }
-      case 'tool-input-delta':
-        w.toolInputDelta(str(part, 'id') ?? '', str(part, 'delta') ?? '');
-        return;
-      case 'tool-input-end':
-        // The input is settled by the `tool-call` part that follows, which carries the final text.
-        return;
       case 'tool-call': {
         const toolCallId = str(part, 'toolCallId');
         const toolName = str(part, 'toolName');
@@ -108,8 +89,7 @@ export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
         return;
       }
       case 'error': {
-        const error = prop(part, 'error');
-        w.error(error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? 'error');
+        w.error(errorText(prop(part, 'error')));
         this.state.finishReason = 'error';
         return;
       }

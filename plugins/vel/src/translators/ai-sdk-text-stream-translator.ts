@@ -5,10 +5,10 @@
 import { usageFromLanguageModelUsage } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
 import { BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { errorText, writeBlockPart } from './ai-sdk-block-parts.ts';
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : typeof error === 'string' ? error : (JSON.stringify(error) ?? 'error');
-}
+/** A fullStream delta part's text (`text`; `delta` in older part shapes). */
+const deltaOf = (part: unknown): string => str(part, 'text') ?? str(part, 'delta') ?? '';
 
 /** Translates `streamText(...).fullStream` parts into one Vel message. */
 export class AiSdkTextStreamTranslator extends BaseTranslator<unknown> {
@@ -19,7 +19,9 @@ export class AiSdkTextStreamTranslator extends BaseTranslator<unknown> {
 
   protected map(part: unknown, index: number): void {
     const w = this.writer;
-    switch (str(part, 'type')) {
+    const type = str(part, 'type');
+    if (writeBlockPart(w, type, part, deltaOf)) return;
+    switch (type) {
       case 'start':
         w.start();
         return;
@@ -33,31 +35,8 @@ export class AiSdkTextStreamTranslator extends BaseTranslator<unknown> {
         w.finishStep();
         return;
       }
-      case 'text-start':
-        w.startStep();
-        return;
-      case 'text-delta':
-        w.textDelta(str(part, 'id') ?? '0', str(part, 'text') ?? str(part, 'delta') ?? '');
-        return;
-      case 'text-end':
-        w.textEnd(str(part, 'id') ?? '0');
-        return;
-      case 'reasoning-start':
-        w.reasoningStart(str(part, 'id') ?? '0');
-        return;
-      case 'reasoning-delta':
-        w.reasoningDelta(str(part, 'id') ?? '0', str(part, 'text') ?? str(part, 'delta') ?? '');
-        return;
-      case 'reasoning-end':
-        w.reasoningEnd(str(part, 'id') ?? '0');
-        return;
       case 'tool-input-start':
         w.toolInputStart(str(part, 'id') ?? '', str(part, 'toolName') ?? 'unknown', { providerExecuted: prop(part, 'providerExecuted') === true, dynamic: prop(part, 'dynamic') === true });
-        return;
-      case 'tool-input-delta':
-        w.toolInputDelta(str(part, 'id') ?? '', str(part, 'delta') ?? '');
-        return;
-      case 'tool-input-end':
         return;
       case 'tool-call': {
         const toolCallId = str(part, 'toolCallId');
@@ -91,7 +70,7 @@ export class AiSdkTextStreamTranslator extends BaseTranslator<unknown> {
         this.skip(index, 'abort is handled by abort()');
         return;
       default:
-        this.skip(index, `stream part ${JSON.stringify(str(part, 'type'))} has no Vel form`);
+        this.skip(index, `stream part ${JSON.stringify(type)} has no Vel form`);
     }
   }
 }
