@@ -2,23 +2,14 @@ import { Runner, type RunStreamEvent } from '@openai/agents';
 import { createPipeline, ExecutionDeniedError, SluiceConfigError, SluicePluginError, type SluicePlugin } from '@sluice/core';
 import { createModelProvider } from '@sluice/core/agents';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeModelServer, toolLoopScript, type FakeModelServer } from '../fake-model-server.ts';
+import { describe, expect, it } from 'vitest';
 import { weatherAgent } from '../support/agents-weather.ts';
 import { decidingPlugin, eventCount, recordingPlugin } from '../support/recording-plugin.ts';
-import { FAKE_USAGE, FINAL_TEXT, NORMALIZED_USAGE, SCOPE_A, SCOPE_B, SLOT, TOOL_TURNS } from '../support/scenario.ts';
+import { FINAL_TEXT, NORMALIZED_USAGE, SCOPE_A, SCOPE_B, SLOT, useScenarioServer } from '../support/scenario.ts';
 
-let server: FakeModelServer;
-beforeAll(async () => {
-  server = await startFakeModelServer();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.reset();
-  server.setScript(toolLoopScript({ toolCalls: TOOL_TURNS, finalText: FINAL_TEXT, usage: FAKE_USAGE }));
-});
+const server = useScenarioServer();
 
-const client = () => new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-default', maxRetries: 0 });
+const client = () => new OpenAI({ baseURL: server().baseURL, apiKey: 'sk-test-default', maxRetries: 0 });
 
 async function drain(stream: AsyncIterable<RunStreamEvent>): Promise<number> {
   let n = 0;
@@ -39,7 +30,7 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     await sluice.idle();
 
     expect(result.finalOutput).toBe(FINAL_TEXT);
-    expect(server.requests.map((r) => [r.api, r.stream])).toEqual(Array(3).fill([api, true]));
+    expect(server().requests.map((r) => [r.api, r.stream])).toEqual(Array(3).fill([api, true]));
     expect(recorder.calls).toHaveLength(3);
     for (const call of recorder.calls) {
       const sequence = recorder.sequence(call.id);
@@ -61,7 +52,7 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     const result = await runner.run(weatherAgent(), 'Weather and time in Paris?');
     await sluice.idle();
     expect(result.finalOutput).toBe(FINAL_TEXT);
-    expect(server.requests.map((r) => r.stream)).toEqual([false, false, false]);
+    expect(server().requests.map((r) => r.stream)).toEqual([false, false, false]);
     for (const call of recorder.calls) expect(recorder.sequence(call.id)).toEqual(['beforePrepare', 'prepare', 'onAllow', 'onReport(completed)']);
     expect(recorder.reports().map((r) => r.outcome.status === 'completed' && r.outcome.usage)).toEqual(Array(3).fill(usage));
   });
@@ -74,7 +65,7 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
         hooks.prepare.tap('relay', () => ({
           outcome: 'allow',
           executionId: `ex_${++issued}`,
-          relay: { baseURL: server.baseURL, apiKey: `vrk_test_key_${issued}`, model: 'gpt-fake-mini' },
+          relay: { baseURL: server().baseURL, apiKey: `vrk_test_key_${issued}`, model: 'gpt-fake-mini' },
         })),
     };
     const recorder = recordingPlugin();
@@ -84,8 +75,8 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     const result = await runner.run(weatherAgent(), 'Weather and time in Paris?', { stream: true });
     await drain(result);
     await result.completed;
-    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer vrk_test_key_1', 'Bearer vrk_test_key_2', 'Bearer vrk_test_key_3']);
-    expect(server.requests.map((r) => (r.body as { model: string }).model)).toEqual(Array(3).fill('gpt-fake-mini'));
+    expect(server().requests.map((r) => r.headers.authorization)).toEqual(['Bearer vrk_test_key_1', 'Bearer vrk_test_key_2', 'Bearer vrk_test_key_3']);
+    expect(server().requests.map((r) => (r.body as { model: string }).model)).toEqual(Array(3).fill('gpt-fake-mini'));
     expect(recorder.records.flatMap((r) => (r.hook === 'onAllow' ? [r.allow.executionId] : []))).toEqual(['ex_1', 'ex_2', 'ex_3']);
   });
 
@@ -93,7 +84,7 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     const sluice = createPipeline();
     const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT], api, client: client() }), tracingDisabled: true });
     await runner.run(weatherAgent(), 'Weather and time in Paris?');
-    const last = server.requests[2]!.body as Record<string, unknown>;
+    const last = server().requests[2]!.body as Record<string, unknown>;
     const text = JSON.stringify(last);
     expect(text).toContain('Answer with the weather and time.');
     expect(text).toContain('get_time');
@@ -113,14 +104,14 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     await sluice.idle();
     expect(error).toBeInstanceOf(ExecutionDeniedError);
     expect(error).toMatchObject({ kind: 'deny', reasonCode: 'delegation_revoked', decidedBy: 'authorizer' });
-    expect(server.requests).toHaveLength(0);
+    expect(server().requests).toHaveLength(0);
     expect(recorder.sequence(recorder.calls[0]!.id)).toEqual(['beforePrepare', 'prepare', 'onDeny', 'onReport(denied)']);
     expect(recorder.inFlight).toBe(0);
   });
 
   it('abort via AbortSignal mid-stream reports aborted exactly once', async () => {
     let release!: () => void;
-    server.setScript([{ text: 'one two three four five six seven eight', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }]);
+    server().setScript([{ text: 'one two three four five six seven eight', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }]);
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });
     const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT], api, client: client() }), tracingDisabled: true });
@@ -145,7 +136,7 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });
     const model = await createModelProvider(sluice, { slots: [SLOT], api, client: client() }).getModel('agent');
-    server.setScript([{ text: 'one two three four five six seven eight' }]);
+    server().setScript([{ text: 'one two three four five six seven eight' }]);
     const request = { input: 'Count', modelSettings: {}, tools: [], outputType: 'text' as const, handoffs: [], tracing: false as const };
     let events = 0;
     for await (const _event of model.getStreamedResponse(request)) if (++events === 2) break;
@@ -159,7 +150,7 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });
     const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT], api, client: client() }), tracingDisabled: true });
-    server.setScript([{ text: 'x', fault: { kind: 'status', status: 500, message: 'upstream exploded' } }, { text: 'one two three', fault: { kind: 'mid-stream-error', afterChunks: 1, message: 'stream broke' } }]);
+    server().setScript([{ text: 'x', fault: { kind: 'status', status: 500, message: 'upstream exploded' } }, { text: 'one two three', fault: { kind: 'mid-stream-error', afterChunks: 1, message: 'stream broke' } }]);
     for (let i = 0; i < 2; i++) {
       const result = await runner.run(weatherAgent(), 'Hi', { stream: true, maxTurns: 1 });
       await expect(drain(result).then(() => result.completed)).rejects.toBeDefined();
@@ -208,7 +199,7 @@ describe('createModelProvider configuration', () => {
     const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT] }), tracingDisabled: true });
     await expect(runner.run(weatherAgent(), 'Hi')).rejects.toThrow(/no default client was configured/);
     await sluice.idle();
-    expect(server.requests).toHaveLength(0);
+    expect(server().requests).toHaveLength(0);
     expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['failed']);
   });
 
@@ -219,6 +210,6 @@ describe('createModelProvider configuration', () => {
     const error = await runner.run(weatherAgent(), 'Hi').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SluicePluginError);
     expect(error).toMatchObject({ plugin: 'faulty-limiter', hook: 'beforePrepare' });
-    expect(server.requests).toHaveLength(0);
+    expect(server().requests).toHaveLength(0);
   });
 });

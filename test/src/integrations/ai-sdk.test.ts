@@ -3,21 +3,12 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { createPipeline, ExecutionDeniedError, type SluicePlugin } from '@sluice/core';
 import { createSluiceModel, sluiceMiddleware } from '@sluice/core/ai-sdk';
 import { generateText, isStepCount, streamText, tool, wrapLanguageModel } from 'ai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startFakeModelServer, toolLoopScript, type FakeModelServer } from '../fake-model-server.ts';
 import { decidingPlugin, eventCount, recordingPlugin } from '../support/recording-plugin.ts';
-import { FAKE_USAGE, FINAL_TEXT, NORMALIZED_USAGE, SCOPE_B, SLOT, TOOL_TURNS } from '../support/scenario.ts';
+import { FINAL_TEXT, NORMALIZED_USAGE, SCOPE_B, SLOT, useScenarioServer } from '../support/scenario.ts';
 
-let server: FakeModelServer;
-beforeAll(async () => {
-  server = await startFakeModelServer();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.reset();
-  server.setScript(toolLoopScript({ toolCalls: TOOL_TURNS, finalText: FINAL_TEXT, usage: FAKE_USAGE }));
-});
+const server = useScenarioServer();
 
 const tools = {
   get_weather: tool({ description: 'Weather', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `Sunny, 22°C in ${city}` }),
@@ -28,7 +19,7 @@ function relayPlugin(): SluicePlugin {
   let n = 0;
   return {
     name: 'relay',
-    apply: (h) => h.prepare.tap('relay', () => ({ outcome: 'allow', executionId: `ex_${++n}`, relay: { baseURL: server.baseURL, apiKey: `vrk_ai_sdk_key_${n}`, model: 'gpt-fake-mini' } })),
+    apply: (h) => h.prepare.tap('relay', () => ({ outcome: 'allow', executionId: `ex_${++n}`, relay: { baseURL: server().baseURL, apiKey: `vrk_ai_sdk_key_${n}`, model: 'gpt-fake-mini' } })),
   };
 }
 
@@ -49,8 +40,8 @@ describe.each(['chat_completions', 'responses'] as const)('createSluiceModel (%s
     await sluice.idle();
     expect(text).toBe(FINAL_TEXT);
     expect(toolParts).toEqual(['get_weather({"city":"Paris"})', 'get_time({"city":"Paris"})']);
-    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer vrk_ai_sdk_key_1', 'Bearer vrk_ai_sdk_key_2', 'Bearer vrk_ai_sdk_key_3']);
-    expect(server.requests.map((r) => [r.api, (r.body as { model: string }).model])).toEqual(Array(3).fill([api, 'gpt-fake-mini']));
+    expect(server().requests.map((r) => r.headers.authorization)).toEqual(['Bearer vrk_ai_sdk_key_1', 'Bearer vrk_ai_sdk_key_2', 'Bearer vrk_ai_sdk_key_3']);
+    expect(server().requests.map((r) => [r.api, (r.body as { model: string }).model])).toEqual(Array(3).fill([api, 'gpt-fake-mini']));
     expect(recorder.calls).toHaveLength(3);
     for (const call of recorder.calls) {
       const sequence = recorder.sequence(call.id);
@@ -77,11 +68,11 @@ describe('createSluiceModel', () => {
   it('uses a custom model factory (here openai-compatible) and the fallback when no relay is given', async () => {
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });
-    const fallback = createOpenAICompatible({ name: 'fake', baseURL: server.baseURL, apiKey: 'sk-fallback-key', includeUsage: true }).chatModel('gpt-fake');
+    const fallback = createOpenAICompatible({ name: 'fake', baseURL: server().baseURL, apiKey: 'sk-fallback-key', includeUsage: true }).chatModel('gpt-fake');
     const result = await generateText({ model: createSluiceModel(sluice, { model: 'gpt-fake', api: 'chat_completions', fallback }), prompt: 'Hi', tools, stopWhen: isStepCount(5) });
     await sluice.idle();
     expect(result.text).toBe(FINAL_TEXT);
-    expect(server.requests.every((r) => r.headers.authorization === 'Bearer sk-fallback-key')).toBe(true);
+    expect(server().requests.every((r) => r.headers.authorization === 'Bearer sk-fallback-key')).toBe(true);
     expect(recorder.reports()).toHaveLength(3);
   });
 
@@ -96,17 +87,17 @@ describe('createSluiceModel', () => {
     await sluice.idle();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ExecutionDeniedError);
-    expect(server.requests).toHaveLength(0);
+    expect(server().requests).toHaveLength(0);
     expect(recorder.sequence(recorder.calls[0]!.id)).toEqual(['beforePrepare', 'prepare', 'onDeny', 'onReport(denied)']);
   });
 
   it('abort mid-stream and a consumer that stops reading each report aborted once', async () => {
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });
-    const fallback = createOpenAI({ baseURL: server.baseURL, apiKey: 'sk-fallback-key' }).chat('gpt-fake');
+    const fallback = createOpenAI({ baseURL: server().baseURL, apiKey: 'sk-fallback-key' }).chat('gpt-fake');
     const model = createSluiceModel(sluice, { model: 'gpt-fake', api: 'chat_completions', fallback });
     let release!: () => void;
-    server.setScript([{ text: 'one two three four five six', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }, { text: 'one two three four five six' }]);
+    server().setScript([{ text: 'one two three four five six', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }, { text: 'one two three four five six' }]);
 
     const controller = new AbortController();
     const aborted = streamText({ model, prompt: 'Count', abortSignal: controller.signal });
@@ -134,12 +125,12 @@ describe('sluiceMiddleware', () => {
   it('wraps an existing model: streamed steps go through the lifecycle with usage; the model keeps its own key', async () => {
     const recorder = recordingPlugin();
     const sluice = createPipeline({ plugins: [recorder] });
-    const base = createOpenAI({ baseURL: server.baseURL, apiKey: 'sk-own-key' }).chat('gpt-fake');
+    const base = createOpenAI({ baseURL: server().baseURL, apiKey: 'sk-own-key' }).chat('gpt-fake');
     const model = wrapLanguageModel({ model: base, middleware: sluiceMiddleware(sluice) });
     const result = streamText({ model, prompt: 'Weather?', tools, stopWhen: isStepCount(5) });
     expect(await result.text).toBe(FINAL_TEXT);
     await sluice.idle();
-    expect(server.requests.every((r) => r.headers.authorization === 'Bearer sk-own-key')).toBe(true);
+    expect(server().requests.every((r) => r.headers.authorization === 'Bearer sk-own-key')).toBe(true);
     expect(recorder.calls.map((c) => c.api)).toEqual(['chat_completions', 'chat_completions', 'chat_completions']);
     for (const call of recorder.calls) expect(recorder.sequence(call.id).at(-1)).toBe('onReport(completed)');
     expect(recorder.reports().map((r) => r.outcome.status === 'completed' && r.outcome.usage)).toEqual(Array(3).fill(NORMALIZED_USAGE));
@@ -147,8 +138,8 @@ describe('sluiceMiddleware', () => {
 
   it('a denial stops generateText before the model is called', async () => {
     const sluice = createPipeline({ plugins: [decidingPlugin({ outcome: 'deny', code: 'tenant_suspended', message: 'suspended' })] });
-    const model = wrapLanguageModel({ model: createOpenAI({ baseURL: server.baseURL, apiKey: 'sk-own-key' }).chat('gpt-fake'), middleware: sluiceMiddleware(sluice) });
+    const model = wrapLanguageModel({ model: createOpenAI({ baseURL: server().baseURL, apiKey: 'sk-own-key' }).chat('gpt-fake'), middleware: sluiceMiddleware(sluice) });
     await expect(generateText({ model, prompt: 'hi' })).rejects.toMatchObject({ reasonCode: 'tenant_suspended' });
-    expect(server.requests).toHaveLength(0);
+    expect(server().requests).toHaveLength(0);
   });
 });

@@ -9,16 +9,16 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeModelServer, toolLoopScript, type FakeModelServer } from '../fake-model-server.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { toolLoopScript } from '../fake-model-server.ts';
 import { weatherAgent } from '../support/agents-weather.ts';
-import { FAKE_USAGE, FINAL_TEXT, SLOT, TOOL_TURNS } from '../support/scenario.ts';
+import { FAKE_USAGE, FINAL_TEXT, SLOT, TOOL_TURNS, useScenarioServer } from '../support/scenario.ts';
 import { secretsOf, startVelaWorld } from '../vela/vela-harness.ts';
 
 // The support module disables Agents tracing for other tests; this file needs it, through the bridge only.
 setTracingDisabled(false);
 
-let server: FakeModelServer;
+const server = useScenarioServer();
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 const tracer = provider.getTracer('test');
@@ -27,17 +27,11 @@ const reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exp
 const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
 const bridge = installAgentsTracingBridge({ tracer });
 
-beforeAll(async () => {
-  server = await startFakeModelServer();
-});
-afterAll(() => server.close());
 beforeEach(() => {
-  server.reset();
   exporter.reset();
-  server.setScript(toolLoopScript({ toolCalls: TOOL_TURNS, finalText: FINAL_TEXT, usage: FAKE_USAGE }));
 });
 
-const client = () => new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-client', maxRetries: 0 });
+const client = () => new OpenAI({ baseURL: server().baseURL, apiKey: 'sk-test-client', maxRetries: 0 });
 const byName = (spans: ReadableSpan[], prefix: string) => spans.filter((s) => s.name.startsWith(prefix));
 const parentId = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 /** Span export is asynchronous in sdk-trace 3: wait for it before reading. */
@@ -81,7 +75,7 @@ describe('otel() with the Agents SDK bridge', () => {
         'gen_ai.usage.cache_read.input_tokens': 5,
         'sluice.usage.reasoning_tokens': 4,
         'server.address': '127.0.0.1',
-        'server.port': Number(new URL(server.url).port),
+        'server.port': Number(new URL(server().url).port),
         'sluice.slot.id': 'agent',
         'sluice.outcome': 'completed',
       });
@@ -111,7 +105,7 @@ describe('otel() span lifecycle', () => {
     expect(span!.attributes).toMatchObject({ 'error.type': 'ExecutionDeniedError', 'sluice.authorization.outcome': 'deny', 'sluice.authorization.reason_code': 'delegation_revoked' });
     expect(span!.events.map((e) => [e.name, e.attributes?.['sluice.authorization.reason_code']])).toEqual([['sluice.authorization', 'delegation_revoked']]);
     expect(plugin.spanCounts()).toEqual({ started: 1, ended: 1 });
-    expect(server.requests).toHaveLength(0);
+    expect(server().requests).toHaveLength(0);
   });
 
   it('the span covers the call from beforePrepare to the report: start before a held authorization, events in order, end after the stream', async () => {
@@ -130,7 +124,7 @@ describe('otel() span lifecycle', () => {
         }),
     };
     const sluice = createPipeline({ plugins: [plugin, slowAuthorizer] });
-    server.setScript([{ text: 'one two three', usage: FAKE_USAGE }]);
+    server().setScript([{ text: 'one two three', usage: FAKE_USAGE }]);
     const startedAt = performance.timeOrigin + performance.now();
     const pending = wrapOpenAI(client(), sluice).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'x' }], stream: true });
     await authorizing;
@@ -160,7 +154,7 @@ describe('otel() span lifecycle', () => {
     const plugin = otel({ tracer, meter });
     const deny: SluicePlugin = { name: 'deny-some', apply: (h) => h.prepare.tap('deny-some', (call) => (call.attributes.kind === 'deny' ? { outcome: 'blocked', code: 'budget_exceeded', message: 'no budget' } : undefined)) };
     const sluice = createPipeline({ plugins: [plugin, deny] });
-    server.setScript((request) => ((request.body as { messages: Array<{ content: string }> }).messages[0]!.content === 'fail' ? { text: 'x', fault: { kind: 'status', status: 500 } } : { text: 'one two three' }));
+    server().setScript((request) => ((request.body as { messages: Array<{ content: string }> }).messages[0]!.content === 'fail' ? { text: 'x', fault: { kind: 'status', status: 500 } } : { text: 'one two three' }));
     const kinds = ['ok', 'deny', 'abort', 'break', 'fail'] as const;
     const one = async (i: number) => {
       const kind = kinds[i % kinds.length]!;
@@ -188,7 +182,7 @@ describe('otel() span lifecycle', () => {
   it('OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental switches to the newest names', async () => {
     const plugin = otel({ tracer, meter, semconv: 'latest' });
     const sluice = createPipeline({ plugins: [plugin] });
-    server.setScript([{ text: 'hi', usage: FAKE_USAGE }]);
+    server().setScript([{ text: 'hi', usage: FAKE_USAGE }]);
     for await (const _c of await wrapOpenAI(client(), sluice).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'x' }], stream: true })) {
       // drain
     }

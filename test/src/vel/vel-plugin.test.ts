@@ -7,23 +7,14 @@ import { wrapOpenAI } from '@sluice/core/openai';
 import { createVelResponse, vel, velStreamFromRun, velStreamFromStreamText, VEL_STREAM_HEADERS } from '@sluice/plugin-vel';
 import { isStepCount, readUIMessageStream, streamText, tool, type UIMessage } from 'ai';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { assertValidVelStream, summarize, toUIMessage, uiMessageText } from '../../../plugins/vel/src/testing/conformance.ts';
-import { startFakeModelServer, toolLoopScript, type FakeModelServer } from '../fake-model-server.ts';
 import { weatherAgent } from '../support/agents-weather.ts';
-import { FAKE_USAGE, FINAL_TEXT, SLOT, TOOL_TURNS } from '../support/scenario.ts';
+import { FINAL_TEXT, SLOT, useScenarioServer } from '../support/scenario.ts';
 
-let server: FakeModelServer;
-beforeAll(async () => {
-  server = await startFakeModelServer();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.reset();
-  server.setScript(toolLoopScript({ toolCalls: TOOL_TURNS, finalText: FINAL_TEXT, usage: FAKE_USAGE }));
-});
-const client = () => new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test', maxRetries: 0 });
+const server = useScenarioServer();
+const client = () => new OpenAI({ baseURL: server().baseURL, apiKey: 'sk-test', maxRetries: 0 });
 
 /** Collects each call's Vel events from the plugin, keyed by call id. */
 function collector() {
@@ -60,7 +51,7 @@ describe('vel() on the pipeline', () => {
     const { plugin, byCall } = collector();
     const sluice = createPipeline({ plugins: [plugin] });
     const openai = wrapOpenAI(client(), sluice);
-    server.setScript((request) => ({ text: `Answer for request ${request.id}: the quick brown fox.` }));
+    server().setScript((request) => ({ text: `Answer for request ${request.id}: the quick brown fox.` }));
     const consume = async (stream: AsyncIterable<unknown>) => {
       for await (const _c of stream) {
         // drain
@@ -70,7 +61,7 @@ describe('vel() on the pipeline', () => {
       openai.chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'a' }], stream: true }).then(consume),
       openai.chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'b' }], stream: true }).then(consume),
       openai.responses.create({ model: 'gpt-fake', input: 'c', stream: true }).then(consume),
-      streamText({ model: createSluiceModel(sluice, { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server.baseURL, apiKey: 'k' }).chat('gpt-fake') }), prompt: 'd' }).consumeStream(),
+      streamText({ model: createSluiceModel(sluice, { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server().baseURL, apiKey: 'k' }).chat('gpt-fake') }), prompt: 'd' }).consumeStream(),
     ]);
     await sluice.idle();
     expect(byCall.size).toBe(4);
@@ -90,7 +81,7 @@ describe('vel() on the pipeline', () => {
     const deny: SluicePlugin = { name: 'deny-second', apply: (h) => h.prepare.tap('deny-second', (call) => (call.attributes.deny ? { outcome: 'deny', code: 'tenant_suspended', message: 'suspended' } : undefined)) };
     const sluice = createPipeline({ plugins: [plugin, deny] });
     let release!: () => void;
-    server.setScript([{ text: 'one two three four five', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }]);
+    server().setScript([{ text: 'one two three four five', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }]);
     const controller = new AbortController();
     const stream = await wrapOpenAI(client(), sluice).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'x' }], stream: true }, { signal: controller.signal });
     let n = 0;
@@ -149,7 +140,7 @@ describe('velStreamFromRun + createVelResponse', () => {
 
   it('an aborted run ends in the abort order', async () => {
     let release!: () => void;
-    server.setScript([{ text: 'one two three four five', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }]);
+    server().setScript([{ text: 'one two three four five', pauseAfterChunks: 2, gate: new Promise<void>((r) => (release = r)) }]);
     const controller = new AbortController();
     const runner = new Runner({ modelProvider: createModelProvider(createPipeline(), { slots: [SLOT], client: client() }), tracingDisabled: true });
     const result = await runner.run(weatherAgent(), 'Count', { stream: true, signal: controller.signal });
@@ -168,7 +159,7 @@ describe('AI SDK multi-step with tools', () => {
   it('each step of streamText through the plugin is a valid stream with the tool call', async () => {
     const { plugin, byCall } = collector();
     const sluice = createPipeline({ plugins: [plugin] });
-    const model = createSluiceModel(sluice, { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server.baseURL, apiKey: 'k' }).chat('gpt-fake') });
+    const model = createSluiceModel(sluice, { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server().baseURL, apiKey: 'k' }).chat('gpt-fake') });
     const tools = {
       get_weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `Sunny in ${city}` }),
       get_time: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `14:05 in ${city}` }),
@@ -183,7 +174,7 @@ describe('AI SDK multi-step with tools', () => {
 
 describe('velStreamFromStreamText', () => {
   it('a multi-step streamText run is one valid message with both tool outputs and the summed usage', async () => {
-    const model = createSluiceModel(createPipeline(), { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server.baseURL, apiKey: 'k' }).chat('gpt-fake') });
+    const model = createSluiceModel(createPipeline(), { model: 'gpt-fake', api: 'chat_completions', fallback: createOpenAI({ baseURL: server().baseURL, apiKey: 'k' }).chat('gpt-fake') });
     const tools = {
       get_weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `Sunny in ${city}` }),
       get_time: tool({ inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `14:05 in ${city}` }),
