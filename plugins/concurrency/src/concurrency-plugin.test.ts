@@ -317,10 +317,8 @@ describe('concurrency() refusals', () => {
     for (let i = 0; i < 2; i++) (await w.start('A')).complete({ usage: undefined });
     await w.sluice.idle();
     // The key lingers (its window counts two starts) when the third call arrives and must wait.
-    const startedAt = performance.now();
     const third = await w.start('A', { attributes: { label: 'third' } });
     expect(third.call.attributes[QUEUE_WAIT_MS_ATTRIBUTE]).toBeGreaterThan(0);
-    expect(performance.now() - startedAt).toBeGreaterThan(0);
     expect(w.admitted.at(-1)).toBe('third');
     third.complete({ usage: undefined });
     await w.sluice.idle();
