@@ -157,6 +157,11 @@ export interface FakeModelServer {
   setScript(script: FakeModelServerOptions['script']): void;
   /** Resolves once `requests.length >= count`; rejects if the server closes first. */
   waitForRequests(count: number): Promise<void>;
+  /**
+   * Resolves once no model request is being answered ({@link FakeModelServer.inFlight} is 0): every
+   * response ended or its client left. Rejects if the server closes first.
+   */
+  waitForIdle(): Promise<void>;
   /** Clears recorded requests, the queue and `maxInFlight` (to the current `inFlight`). */
   reset(): void;
   /** Stops listening and destroys open sockets (keep-alive and streaming ones too). */
@@ -230,6 +235,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const waiters = new Set<{ count: number; resolve: () => void; reject: (error: Error) => void }>();
+  const idleWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
   let nextRequestId = 1;
   const idCounters = new Map<string, number>();
   let inFlight = 0;
@@ -280,6 +286,9 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       maxInFlight = Math.max(maxInFlight, inFlight);
       res.once('close', () => {
         inFlight -= 1;
+        if (inFlight > 0) return;
+        for (const waiter of idleWaiters) waiter.resolve();
+        idleWaiters.clear();
       });
     }
     res.setHeader('x-request-id', ids.next('req_fake_'));
@@ -396,6 +405,13 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
         waiters.add({ count, resolve, reject });
       });
     },
+    waitForIdle() {
+      if (inFlight === 0) return Promise.resolve();
+      if (closed) return Promise.reject(new Error('fake model server is closed'));
+      return new Promise<void>((resolve, reject) => {
+        idleWaiters.add({ resolve, reject });
+      });
+    },
     reset() {
       requests.length = 0;
       queue = [];
@@ -411,6 +427,8 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
         waiter.reject(new Error(`fake model server closed before ${waiter.count} requests arrived`));
       }
       waiters.clear();
+      for (const waiter of idleWaiters) waiter.reject(new Error('fake model server closed with requests still being answered'));
+      idleWaiters.clear();
       await stopped;
     },
   };

@@ -18,7 +18,7 @@ import type { ExecutionScope } from '../scope.ts';
 import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
 import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
 import { ObservedIterator } from './observed-iterator.ts';
-import { openAIClientFor } from './relay-client.ts';
+import { openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link createModelProvider}. */
 export interface AgentsModelProviderOptions {
@@ -72,12 +72,15 @@ class SluiceAgentsModel implements Model {
   readonly #slot: ModelSlot;
   readonly #options: AgentsModelProviderOptions;
   readonly #api: 'responses' | 'chat_completions';
+  /** `options.client`'s copy that calls are sent with (its requests tied to each call's signal). */
+  readonly #sender: OpenAI | undefined;
 
-  constructor(sluice: Pipeline, slot: ModelSlot, options: AgentsModelProviderOptions) {
+  constructor(sluice: Pipeline, slot: ModelSlot, options: AgentsModelProviderOptions, sender: OpenAI | undefined) {
     this.#sluice = sluice;
     this.#slot = slot;
     this.#options = options;
     this.#api = options.api ?? 'responses';
+    this.#sender = sender;
   }
 
   #start(request: ModelRequest, stream: boolean): Promise<ActiveCall> {
@@ -103,7 +106,7 @@ class SluiceAgentsModel implements Model {
   /** The SDK's own model for this call, on the relay's client and resolved model. */
   #inner(active: ActiveCall): Model {
     const relay = active.allow.relay;
-    const client = openAIClientFor(this.#options.client, relay);
+    const client = openAIClientFor(this.#sender, relay);
     const model = relay?.model ?? active.call.model;
     return this.#api === 'chat_completions' ? new OpenAIChatCompletionsModel(client, model) : new OpenAIResponsesModel(client, model);
   }
@@ -169,12 +172,13 @@ class SluiceAgentsModel implements Model {
 export function createModelProvider(sluice: Pipeline, options: AgentsModelProviderOptions): ModelProvider {
   const table: SlotTable = createSlotTable(options?.slots, options?.defaultSlot);
   const models = new Map<string, SluiceAgentsModel>();
+  const sender = options.client ? sendingClient(options.client) : undefined;
   return {
     getModel(modelName?: string): Model {
       const slot = table.resolve(modelName);
       let model = models.get(slot.slotId);
       if (!model) {
-        model = new SluiceAgentsModel(sluice, slot, options);
+        model = new SluiceAgentsModel(sluice, slot, options, sender);
         models.set(slot.slotId, model);
       }
       return model;

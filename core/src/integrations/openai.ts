@@ -13,7 +13,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromChatCompletions, usageFromResponses } from '../usage.ts';
 import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
-import { openAIClientFor } from './relay-client.ts';
+import { openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link wrapOpenAI}. */
 export interface WrapOpenAIOptions {
@@ -229,6 +229,8 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
   }
   const requestStreamUsage = options.requestStreamUsage ?? true;
   const wrapped = client.withOptions({});
+  // Calls go out on their own copy: the caller's `wrapped` sends its other requests as the SDK does.
+  const sender = sendingClient(client);
 
   function run<T>(
     api: ModelApi,
@@ -256,7 +258,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
       });
       try {
         const relay = active.allow.relay;
-        const target = openAIClientFor(client, relay);
+        const target = openAIClientFor(sender, relay);
         const inner = send(target, (relay?.model ? { ...body, model: relay.model } : body) as never, { ...requestOptions, signal: active.call.signal });
         sent = { active, inner, target };
         // Headers only: the body stays unread until the caller parses (or takes the raw Response).

@@ -2,12 +2,13 @@ import { Runner, type RunStreamEvent } from '@openai/agents';
 import { createPipeline, ExecutionDeniedError, SluiceConfigError, SluicePluginError, type SluicePlugin } from '@sluice/core';
 import { createModelProvider } from '@sluice/core/agents';
 import OpenAI from 'openai';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { weatherAgent } from '../support/agents-weather.ts';
 import { decidingPlugin, eventCount, recordingPlugin } from '../support/recording-plugin.ts';
 import { FINAL_TEXT, NORMALIZED_USAGE, SCOPE_A, SCOPE_B, SLOT, useScenarioServer } from '../support/scenario.ts';
 
 const server = useScenarioServer();
+afterEach(() => vi.restoreAllMocks());
 
 const client = () => new OpenAI({ baseURL: server().baseURL, apiKey: 'sk-test-default', maxRetries: 0 });
 
@@ -144,6 +145,27 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     expect(events).toBe(2);
     expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'consumer stopped reading the stream' }]);
     expect(recorder.calls[0]!.signal.aborted).toBe(true);
+  });
+
+  it('an abort before the answer\'s headers cancels the HTTP request; no AbortSignal.any per call', async () => {
+    const recorder = recordingPlugin();
+    const sluice = createPipeline({ plugins: [recorder] });
+    const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT], api, client: client() }), tracingDisabled: true });
+    const any = vi.spyOn(AbortSignal, 'any');
+    let release!: () => void;
+    // The server holds the non-streamed answer (no headers yet) until released.
+    server().setScript([{ text: 'never sent', gate: new Promise<void>((r) => (release = r)) }]);
+    const controller = new AbortController();
+    const pending = runner.run(weatherAgent(), 'Count', { signal: controller.signal }).catch((e: unknown) => e);
+    await server().waitForRequests(1);
+    controller.abort(new Error('user left'));
+    expect(await pending).toBeInstanceOf(Error);
+    // The server sees the client leave while the gate is still closed: the request was cancelled.
+    await server().waitForIdle();
+    release();
+    await sluice.idle();
+    expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
+    expect(any).not.toHaveBeenCalled();
   });
 
   it('a 500 before the stream and an error mid-stream each report failed exactly once', async () => {

@@ -2,7 +2,7 @@ import { createPipeline, ExecutionDeniedError, SluicePluginError, type SluicePlu
 import { wrapOpenAI } from '@sluice/core/openai';
 import OpenAI from 'openai';
 import { Stream } from 'openai/streaming';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeModelServer, type FakeModelServer } from '../fake-model-server.ts';
 import { decidingPlugin, eventCount, recordingPlugin } from '../support/recording-plugin.ts';
 import { FAKE_USAGE, NORMALIZED_USAGE, SCOPE_A } from '../support/scenario.ts';
@@ -13,6 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 beforeEach(() => server.reset());
+afterEach(() => vi.restoreAllMocks());
 
 const TEXT = 'The quick brown fox jumps over the lazy dog.';
 const bare = () => new OpenAI({ baseURL: server.baseURL, apiKey: 'sk-test-bare-client-key', maxRetries: 0 });
@@ -185,6 +186,37 @@ describe('wrapOpenAI', () => {
     expect(recorder.inFlight).toBe(0);
   });
 
+  it('an abort before the answer\'s headers cancels the HTTP request, rejects with the SDK\'s abort error and reports aborted', async () => {
+    const { recorder, sluice, openai } = setup();
+    let release!: () => void;
+    // The server holds the non-streamed answer (no headers yet) until released.
+    server.enqueue({ text: TEXT, gate: new Promise<void>((r) => (release = r)) });
+    const controller = new AbortController();
+    const pending = openai.chat.completions.create({ model: 'gpt-fake', messages }, { signal: controller.signal }).catch((e: unknown) => e);
+    await server.waitForRequests(1);
+    controller.abort(new Error('user left'));
+    expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
+    // The server sees the client leave while the gate is still closed: the request was cancelled.
+    await server.waitForIdle();
+    release();
+    await sluice.idle();
+    expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
+  });
+
+  it('ties each request to its call by a listener, not AbortSignal.any (which the bare SDK uses for a caller\'s signal)', async () => {
+    const { recorder, sluice, openai } = setup();
+    const any = vi.spyOn(AbortSignal, 'any');
+    await bare().chat.completions.create({ model: 'gpt-fake', messages }, { signal: new AbortController().signal });
+    const bareCompositions = any.mock.calls.length;
+    await openai.chat.completions.create({ model: 'gpt-fake', messages }, { signal: new AbortController().signal });
+    expect(await chatText(await openai.chat.completions.create({ model: 'gpt-fake', messages, stream: true }))).toBe('Hello from the fake model.');
+    await openai.responses.create({ model: 'gpt-fake', input: 'hi' });
+    await sluice.idle();
+    expect(bareCompositions).toBe(1);
+    expect(any.mock.calls.length).toBe(bareCompositions);
+    expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed', 'completed', 'completed']);
+  });
+
   it('a plugin throwing in onEvent and onReport changes nothing in the stream; onPluginError gets both, named', async () => {
     const faulty: SluicePlugin = {
       name: 'faulty-audit',
@@ -228,5 +260,9 @@ describe('wrapOpenAI', () => {
     expect(wrapped).not.toBe(original);
     expect(original.chat.completions.create).toBe(OpenAI.Chat.Completions.prototype.create);
     expect(wrapped.chat.completions.create).not.toBe(OpenAI.Chat.Completions.prototype.create);
+    // Only Sluice's own sending copy links call signals; the app's client and the copy it gets back
+    // send every other request (files, models, ...) the SDK's way.
+    expect(original.fetchWithTimeout).toBe(OpenAI.prototype.fetchWithTimeout);
+    expect(wrapped.fetchWithTimeout).toBe(OpenAI.prototype.fetchWithTimeout);
   });
 });
