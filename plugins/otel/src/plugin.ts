@@ -142,7 +142,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
     return input === undefined ? undefined : JSON.stringify(redact(input));
   };
 
-  /** The span attributes the GenAI metrics carry too (the same values: they are read off the span's). */
+  /** The span attributes the GenAI metrics carry too (the same values: they are read off the span's, at creation or set after). */
   const metricKeys = [names.operationName, names.providerName, names.requestModel, names.responseModel, names.errorType, names.serverAddress];
 
   return {
@@ -194,10 +194,16 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         records.delete(call);
         if (lastCall === call) lastCall = lastRecord = undefined;
         const endedAt = performance.now();
-        const attributes: Attributes = {
+        // What a sampler decides on, given when the span is created (the semconv's creation-time
+        // attributes, and the outcome: the span is made when the call is over). The rest is set
+        // after: the SDK validates creation attributes twice and set ones once, per value.
+        const start: Attributes = {
           [names.operationName]: 'chat',
           [names.providerName]: providerName(call),
           [names.requestModel]: call.model,
+          [SLUICE.outcome]: outcome.status,
+        };
+        const attributes: Attributes = {
           [SLUICE.callId]: call.id,
           [SLUICE.source]: call.source,
           [SLUICE.api]: call.api,
@@ -230,10 +236,9 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         }
         const server = (allow?.relay ? serverOf(allow.relay.baseURL) : undefined) ?? serverOf(typeof call.attributes['sluice.server.url'] === 'string' ? call.attributes['sluice.server.url'] : undefined);
         if (server) {
-          attributes[names.serverAddress] = server.address;
-          attributes[names.serverPort] = server.port;
+          start[names.serverAddress] = server.address;
+          start[names.serverPort] = server.port;
         }
-        attributes[SLUICE.outcome] = outcome.status;
         if (outcome.timeToFirstTokenMs !== undefined) {
           attributes[names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs] = names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs;
         }
@@ -264,7 +269,10 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         }
         if (metricsOn) {
           const metric: Attributes = {};
-          for (const key of metricKeys) if (attributes[key] !== undefined) metric[key] = attributes[key];
+          for (const key of metricKeys) {
+            const value = start[key] ?? attributes[key];
+            if (value !== undefined) metric[key] = value;
+          }
           if (outcome.status === 'completed' && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...metric, [names.tokenType]: 'input' });
           if (outcome.status === 'completed' && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
           duration.record(outcome.durationMs / 1000, metric);
@@ -272,7 +280,8 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         }
         // Times are performance.now() readings (the call's creation, its authorization, its first
         // event, now): the SDK maps them onto its clock as it does its own.
-        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes, startTime: call.createdAt }, record.parent);
+        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes: start, startTime: call.createdAt }, record.parent);
+        span.setAttributes(attributes);
         if (authorization) span.addEvent(SLUICE.eventAuthorization, authorization, record.authorizedAt || endedAt);
         if (outcome.timeToFirstTokenMs !== undefined) span.addEvent(SLUICE.eventFirstChunk, call.createdAt + outcome.timeToFirstTokenMs);
         if (status) span.setStatus(status);

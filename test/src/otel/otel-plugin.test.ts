@@ -5,9 +5,9 @@ import { wrapOpenAI } from '@sluice/core/openai';
 import { otel } from '@sluice/plugin-otel';
 import { installAgentsTracingBridge } from '@sluice/plugin-otel/agents';
 import { vel } from '@sluice/plugin-vel';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace';
 import OpenAI from 'openai';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { toolLoopScript } from '../fake-model-server.ts';
@@ -177,6 +177,44 @@ describe('otel() span lifecycle', () => {
     expect(spans).toHaveLength(1000);
     const outcomes = spans.reduce<Record<string, number>>((acc, s) => ((acc[String(s.attributes['sluice.outcome'])] = (acc[String(s.attributes['sluice.outcome'])] ?? 0) + 1), acc), {});
     expect(outcomes).toEqual({ completed: 200, denied: 200, aborted: 400, failed: 200 });
+  });
+
+  it('a sampler sees the creation-time attributes and the outcome: it can keep only the failed calls', async () => {
+    const seen: Attributes[] = [];
+    const failedOnly: Sampler = {
+      shouldSample: (_context, _traceId, _name, _kind, attributes) => {
+        seen.push({ ...attributes });
+        return { decision: attributes['sluice.outcome'] === 'failed' ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+      },
+      toString: () => 'failed-only',
+    };
+    const sampledExporter = new InMemorySpanExporter();
+    const sampled = new TracerProvider({ sampler: failedOnly, spanProcessors: [new SimpleSpanProcessor({ exporter: sampledExporter })] });
+    const sluice = createPipeline({ plugins: [otel({ tracer: sampled.getTracer('test') })] });
+    server().setScript([{ text: 'fine' }, { text: 'x', fault: { kind: 'status', status: 500 } }, { text: 'fine again' }]);
+    const openai = wrapOpenAI(client(), sluice);
+    const messages = [{ role: 'user' as const, content: 'x' }];
+    await openai.chat.completions.create({ model: 'gpt-fake', messages });
+    await expect(openai.chat.completions.create({ model: 'gpt-fake', messages })).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    await openai.chat.completions.create({ model: 'gpt-fake', messages });
+    await sluice.idle();
+    await sampled.forceFlush();
+    const port = Number(new URL(server().baseURL).port);
+    expect(seen).toEqual(
+      ['completed', 'failed', 'completed'].map((outcome) => ({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-fake',
+        'server.address': '127.0.0.1',
+        'server.port': port,
+        'sluice.outcome': outcome,
+      })),
+    );
+    const spans = sampledExporter.getFinishedSpans();
+    expect(spans.map((s) => s.attributes['sluice.outcome'])).toEqual(['failed']);
+    // The attributes set after creation are on the exported span too.
+    expect(spans[0]!.attributes).toMatchObject({ 'error.type': 'InternalServerError', 'http.response.status_code': 500, 'sluice.source': 'openai', 'sluice.api': 'chat_completions' });
+    await sampled.shutdown();
   });
 
   it('OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental switches to the newest names', async () => {
