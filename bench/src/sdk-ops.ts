@@ -37,7 +37,7 @@ function signalOptions(withSignal: boolean): { signal?: AbortSignal } {
   return withSignal ? { signal: new AbortController().signal } : {};
 }
 
-/** `chat.completions.create`, streamed or not, on a bare or wrapped client; `withSignal`: pass an AbortSignal as Sluice does. */
+/** `chat.completions.create`, streamed or not, on a bare or wrapped client; `withSignal`: pass an AbortSignal, as a caller may. */
 export function openAIOps(client: OpenAI, withSignal = false): SdkOps {
   return {
     call: () => client.chat.completions.create({ model: MODEL, messages: MESSAGES }, signalOptions(withSignal)),
@@ -106,7 +106,7 @@ export function aiSdkOps(model: LanguageModelV4): SdkOps {
   };
 }
 
-/** Bare, bare with an AbortSignal per call (the SDK's cost of honouring one), or through a pipeline variant. */
+/** Bare, bare with an AbortSignal per call (what the SDK spends on a caller's signal), or through a pipeline variant. */
 export type OpsVariant = 'bare' | 'bare-signal' | Setup;
 
 export function openAIVariant(fake: FakeOpenAI, variant: OpsVariant): SdkOps {

@@ -2,7 +2,6 @@
 // against the bare one" — the measuring and the turning of samples into rows, once.
 import { interleave, relativeIqr, scale, stats } from './harness.ts';
 import { judge, type Row, type Target } from './rows.ts';
-import { formatNumber } from './table.ts';
 
 export interface TimedVariant {
   /** `bare` is the baseline of the others. */
@@ -72,17 +71,13 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
 }
 
 /**
- * The SDKs spend time honouring the AbortSignal Sluice passes with every request (`AbortSignal.any`,
- * a listener, and for streams a composite-signal check per chunk); a bare call passes none. Where a
- * `bare-signal` row was measured, notes what Sluice adds over *that*.
+ * The `bare-signal` row is a reference, not part of Sluice's cost: what the bare SDK spends when its
+ * caller passes an AbortSignal (the `openai` client composes it with each request's controller by
+ * `AbortSignal.any`; streams then check the composite per chunk). Sluice passes every request its
+ * call's own signal but ties it to the request with one listener, so the other rows do not pay it.
  */
-export function annotateSignalShare(rows: Row[]): Row[] {
+export function noteCallerSignal(rows: Row[]): Row[] {
   const signal = rows.find((r) => r.id.endsWith('.bare-signal'));
-  if (signal?.added === undefined) return rows;
-  for (const row of rows) {
-    if (row.added === undefined || row === signal) continue;
-    const own = row.added - signal.added;
-    row.note = `${signal.added >= 0 ? '+' : ''}${formatNumber(signal.added)} of it is the SDK honouring an AbortSignal; over bare + AbortSignal: ${own >= 0 ? '+' : ''}${formatNumber(own)} ${row.unit}${row.note ? `; ${row.note}` : ''}`;
-  }
+  if (signal) signal.note = 'the bare SDK composing a caller\'s signal per request (AbortSignal.any); Sluice ties its call signal with a listener instead';
   return rows;
 }

@@ -7,7 +7,7 @@ import { relativeIqr, settledHeap, stats } from '../harness.ts';
 import { judge, type Row, type Target } from '../rows.ts';
 import { agentsVariant, aiSdkVariant, openAIVariant, type OpsVariant, type SdkOps } from '../sdk-ops.ts';
 import { createSetup, SETUP_LABEL, type Setup } from '../setups.ts';
-import { annotateSignalShare } from '../timed-rows.ts';
+import { noteCallerSignal } from '../timed-rows.ts';
 
 export interface MemoryConfig {
   /** Streams held open at once. */
@@ -100,7 +100,7 @@ export async function memoryRows(config: MemoryConfig): Promise<Row[]> {
         const row: Row = {
           id: `memory.${c.sdk}.${name}`,
           group: 'memory',
-          scenario: `${c.label} held in flight, ${name === 'bare' ? 'bare' : name === 'bare-signal' ? 'bare + an AbortSignal (as Sluice passes one)' : SETUP_LABEL[name as Setup['kind']]}`,
+          scenario: `${c.label} held in flight, ${name === 'bare' ? 'bare' : name === 'bare-signal' ? 'bare, caller passes an AbortSignal' : SETUP_LABEL[name as Setup['kind']]}`,
           n: config.inFlight,
           samples: s.n,
           unit: 'KB/call',
@@ -114,7 +114,7 @@ export async function memoryRows(config: MemoryConfig): Promise<Row[]> {
         }
         caseRows.push(judge(row));
       }
-      rows.push(...annotateSignalShare(caseRows));
+      rows.push(...noteCallerSignal(caseRows));
     }
 
     // Flat heap: many completed streamed calls through every plugin; heap after GC every `checkpoint`

@@ -5,7 +5,7 @@ import { createFakeLanguageModel, createFakeOpenAI } from '../fakes.ts';
 import type { Row, Target } from '../rows.ts';
 import { agentsVariant, aiSdkMiddlewareVariant, aiSdkVariant, openAIVariant, type OpsVariant, type SdkOps } from '../sdk-ops.ts';
 import { createSetup, SETUP_LABEL, type Setup } from '../setups.ts';
-import { annotateSignalShare, timedRows, type TimedVariant } from '../timed-rows.ts';
+import { noteCallerSignal, timedRows, type TimedVariant } from '../timed-rows.ts';
 
 export interface PerCallConfig {
   warmup: number;
@@ -22,7 +22,7 @@ function variants(label: string, make: (variant: OpsVariant) => SdkOps, setups: 
   const list: TimedVariant[] = [{ name: 'bare', scenario: `${label}, bare`, run: () => bare.call() }];
   if (withSignal) {
     const bareSignal = make('bare-signal');
-    list.push({ name: 'bare-signal', scenario: `${label}, bare + an AbortSignal (as Sluice passes one)`, run: () => bareSignal.call() });
+    list.push({ name: 'bare-signal', scenario: `${label}, bare, caller passes an AbortSignal`, run: () => bareSignal.call() });
   }
   list.push(
     { name: 'none', scenario: `${label}, ${SETUP_LABEL.none}`, run: () => withNone.call(), target: NONE_TARGET },
@@ -42,10 +42,10 @@ export async function perCallRows(config: PerCallConfig): Promise<Row[]> {
   try {
     const rows: Row[] = [];
     rows.push(
-      ...annotateSignalShare(await timedRows({ ...common, idPrefix: 'call.openai', variants: variants('openai chat.completions.create', (v) => openAIVariant(fake, v), setups, true) })),
+      ...noteCallerSignal(await timedRows({ ...common, idPrefix: 'call.openai', variants: variants('openai chat.completions.create', (v) => openAIVariant(fake, v), setups, true) })),
     );
     rows.push(
-      ...annotateSignalShare(
+      ...noteCallerSignal(
         await withTrace('bench', () =>
           timedRows({ ...common, idPrefix: 'call.agents', variants: variants('Agents SDK Responses model getResponse', (v) => agentsVariant(fake, v), setups, true) }),
         ),

@@ -5,7 +5,7 @@ import { createFakeLanguageModel, createFakeOpenAI } from '../fakes.ts';
 import type { PerEventSize, Row, Target } from '../rows.ts';
 import { agentsVariant, aiSdkMiddlewareVariant, aiSdkVariant, openAIVariant, type OpsVariant, type SdkOps } from '../sdk-ops.ts';
 import { createSetup, SETUP_LABEL, type Setup } from '../setups.ts';
-import { annotateSignalShare, timedRows, type TimedVariant } from '../timed-rows.ts';
+import { noteCallerSignal, timedRows, type TimedVariant } from '../timed-rows.ts';
 import { formatNumber } from '../table.ts';
 
 export interface PerEventConfig {
@@ -23,7 +23,7 @@ function variants(label: string, make: (variant: OpsVariant) => SdkOps, setups: 
   };
   return [
     { name: 'bare', scenario: `${label}, bare`, run: run(make('bare')) },
-    ...(withSignal ? [{ name: 'bare-signal', scenario: `${label}, bare + an AbortSignal (as Sluice passes one)`, run: run(make('bare-signal')) }] : []),
+    ...(withSignal ? [{ name: 'bare-signal', scenario: `${label}, bare, caller passes an AbortSignal`, run: run(make('bare-signal')) }] : []),
     { name: 'none', scenario: `${label}, ${SETUP_LABEL.none}`, run: run(make(setups.none)) },
     { name: 'vel', scenario: `${label}, ${SETUP_LABEL.vel}`, run: run(make(setups.vel)), target: VEL_TARGET },
     { name: 'full', scenario: `${label}, ${SETUP_LABEL.full}`, run: run(make(setups.full)), target: FULL_TARGET },
@@ -38,9 +38,9 @@ export async function perEventRows(config: PerEventConfig): Promise<Row[]> {
       const fake = createFakeOpenAI({ deltas });
       const model = createFakeLanguageModel({ deltas });
       const common = { group: 'per event' as const, n: deltas, unit: 'ns/event', factor: 1e6, warmup, iterations, gcBefore: gcBefore ?? false, between: () => setups.full.tidy() };
-      rows.push(...annotateSignalShare(await timedRows({ ...common, idPrefix: `event-${size}.openai`, variants: variants('openai chat stream', (v) => openAIVariant(fake, v), setups, deltas, true) })));
+      rows.push(...noteCallerSignal(await timedRows({ ...common, idPrefix: `event-${size}.openai`, variants: variants('openai chat stream', (v) => openAIVariant(fake, v), setups, deltas, true) })));
       rows.push(
-        ...annotateSignalShare(
+        ...noteCallerSignal(
           await withTrace('bench', () =>
             timedRows({ ...common, idPrefix: `event-${size}.agents`, variants: variants('Agents SDK Responses model stream', (v) => agentsVariant(fake, v), setups, deltas, true) }),
           ),
