@@ -43,34 +43,38 @@ function requestId(response: globalThis.Response): string | undefined {
   return response.headers.get('x-request-id') ?? undefined;
 }
 
-interface StreamObserver<T> {
-  observe(item: T): void;
-  /** Hide an item from the caller (still passed to onEvent). */
-  hide?(item: T): boolean;
-  /** The settlement at the end of the stream: completion info, or an error to fail with. */
-  finish(): CompletionInfo | { error: unknown };
-}
-
-/** One openai stream's items, observed for its call: events, completion info, exactly one settlement. */
-class CallStreamObserver<T> implements IterationObserver<T> {
+/**
+ * One openai stream's items, observed for its call: each item to `onEvent`, what the API tells about
+ * the call, exactly one settlement. A subclass per API reads the items (one object per stream).
+ */
+abstract class CallStreamObserver<T> implements IterationObserver<T> {
   readonly #active: ActiveCall;
-  readonly #observer: StreamObserver<T>;
 
-  constructor(active: ActiveCall, observer: StreamObserver<T>) {
+  constructor(active: ActiveCall) {
     this.#active = active;
-    this.#observer = observer;
+  }
+
+  /** Reads what one item tells about the call. */
+  protected abstract observe(item: T): void;
+
+  /** The settlement at the end of the stream: completion info, or an error to fail with. */
+  protected abstract finish(): CompletionInfo | { error: unknown };
+
+  /** Whether to hide an item from the caller (it still goes to onEvent). */
+  protected hide(_item: T): boolean {
+    return false;
   }
 
   item(item: T): boolean {
     this.#active.event(item);
-    this.#observer.observe(item);
-    return this.#observer.hide?.(item) === true;
+    this.observe(item);
+    return this.hide(item);
   }
 
   end(): void {
     const active = this.#active;
     if (active.abortedAtEnd()) return;
-    const end = this.#observer.finish();
+    const end = this.finish();
     if ('error' in end) active.fail(end.error);
     else active.complete(end);
   }
@@ -84,7 +88,7 @@ class CallStreamObserver<T> implements IterationObserver<T> {
   }
 }
 
-function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, observer: StreamObserver<T>): Stream<T> {
+function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, observer: CallStreamObserver<T>): Stream<T> {
   const open = (): AsyncIterator<T> => {
     try {
       return inner[Symbol.asyncIterator]();
@@ -93,37 +97,69 @@ function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, 
       throw error;
     }
   };
-  return new Stream(() => new ObservedIterator(open, new CallStreamObserver(active, observer)), inner.controller, client);
+  return new Stream(() => new ObservedIterator(open, observer), inner.controller, client);
 }
 
-/** What a Chat Completions stream tells about its call, gathered chunk by chunk (one object per stream). */
-class ChatStreamObserver implements StreamObserver<ChatCompletionChunk> {
-  readonly #info: CompletionInfo = { usage: undefined };
+/** What a Chat Completions stream tells about its call, gathered chunk by chunk. */
+class ChatStreamObserver extends CallStreamObserver<ChatCompletionChunk> {
   readonly #hideUsageChunk: boolean;
+  #responseId: string | undefined;
+  #responseModel: string | undefined;
+  #finishReason: string | undefined;
+  #usage: CompletionInfo['usage'];
 
-  constructor(hideUsageChunk: boolean) {
+  constructor(active: ActiveCall, hideUsageChunk: boolean) {
+    super(active);
     this.#hideUsageChunk = hideUsageChunk;
   }
 
-  observe(chunk: ChatCompletionChunk): void {
-    const info = this.#info;
-    if (info.responseId === undefined) {
-      info.responseId = chunk.id;
-      info.responseModel = chunk.model;
+  protected observe(chunk: ChatCompletionChunk): void {
+    if (this.#responseId === undefined) {
+      this.#responseId = chunk.id;
+      this.#responseModel = chunk.model;
     }
     const reason = chunk.choices[0]?.finish_reason;
-    if (reason) info.finishReason = reason;
-    if (chunk.usage) info.usage = usageFromChatCompletions(chunk.usage);
+    if (reason) this.#finishReason = reason;
+    if (chunk.usage) this.#usage = usageFromChatCompletions(chunk.usage);
   }
 
   /** The usage-only chunk Sluice asked for is not shown to a caller who did not. */
-  hide(chunk: ChatCompletionChunk): boolean {
+  protected override hide(chunk: ChatCompletionChunk): boolean {
     return this.#hideUsageChunk && chunk.choices.length === 0 && chunk.usage != null;
   }
 
   /** Every complete Chat Completions stream carries a finish_reason; without one it was cut short. */
-  finish(): CompletionInfo | { error: unknown } {
-    return this.#info.finishReason ? this.#info : { error: new StreamTruncatedError('the chat completion stream ended without a finish_reason') };
+  protected finish(): CompletionInfo | { error: unknown } {
+    if (!this.#finishReason) return { error: new StreamTruncatedError('the chat completion stream ended without a finish_reason') };
+    return { usage: this.#usage, finishReason: this.#finishReason, responseId: this.#responseId, responseModel: this.#responseModel };
+  }
+}
+
+/** What a Responses stream tells about its call: the final response, or the failure. */
+class ResponsesStreamObserver extends CallStreamObserver<ResponseStreamEvent> {
+  #final: OpenAIResponse | undefined;
+  #failure: Error | undefined;
+
+  protected observe(event: ResponseStreamEvent): void {
+    switch (event.type) {
+      case 'response.completed':
+      case 'response.incomplete':
+        this.#final = event.response;
+        break;
+      case 'response.failed':
+        this.#final = event.response;
+        this.#failure ??= new ResponseFailedError(event.response.error?.message ?? 'response failed', event.response.error?.code ?? undefined);
+        break;
+      case 'error':
+        this.#failure = new ResponseFailedError(event.message, event.code ?? undefined);
+        break;
+    }
+  }
+
+  protected finish(): CompletionInfo | { error: unknown } {
+    if (this.#failure) return { error: this.#failure };
+    if (!this.#final) return { error: new StreamTruncatedError('the response stream ended without response.completed') };
+    return responseInfo(this.#final);
   }
 }
 
@@ -165,33 +201,6 @@ class ResponseFailedError extends Error {
     super(message);
     this.code = code;
   }
-}
-
-function responsesObserver(): StreamObserver<ResponseStreamEvent> {
-  let final: OpenAIResponse | undefined;
-  let failure: Error | undefined;
-  return {
-    observe(event) {
-      switch (event.type) {
-        case 'response.completed':
-        case 'response.incomplete':
-          final = event.response;
-          break;
-        case 'response.failed':
-          final = event.response;
-          failure ??= new ResponseFailedError(event.response.error?.message ?? 'response failed', event.response.error?.code ?? undefined);
-          break;
-        case 'error':
-          failure = new ResponseFailedError(event.message, event.code ?? undefined);
-          break;
-      }
-    },
-    finish() {
-      if (failure) return { error: failure };
-      if (!final) return { error: new StreamTruncatedError('the response stream ended without response.completed') };
-      return responseInfo(final);
-    },
-  };
 }
 
 function responseInfo(response: OpenAIResponse): CompletionInfo {
@@ -292,7 +301,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
       requestOptions,
       (target, b, o) => target.chat.completions.create(b, o),
       (active, data, target) => {
-        if (data instanceof Stream) return observeStream(target, data, active, new ChatStreamObserver(injectUsage));
+        if (data instanceof Stream) return observeStream(target, data, active, new ChatStreamObserver(active, injectUsage));
         active.complete(chatInfo(data));
         return data;
       },
@@ -306,7 +315,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
       requestOptions,
       (target, b, o) => target.responses.create(b, o),
       (active, data, target) => {
-        if (data instanceof Stream) return observeStream(target, data, active, responsesObserver());
+        if (data instanceof Stream) return observeStream(target, data, active, new ResponsesStreamObserver(active));
         active.complete(responseInfo(data));
         return data;
       },
