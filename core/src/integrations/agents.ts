@@ -17,7 +17,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
 import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
-import { ObservedIterator } from './observed-iterator.ts';
+import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
 import { openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link createModelProvider}. */
@@ -126,12 +126,10 @@ class SluiceAgentsModel implements Model {
 
   getStreamedResponse(request: ModelRequest): AsyncIterable<AgentsStreamEvent> {
     // The call starts on the first `next()`, as it would in an async generator.
-    let active!: ActiveCall;
-    let done: DoneResponse | undefined;
-    let responseModel: string | undefined;
-    const api = this.#api;
+    const observer = new AgentsStreamObserver(this.#api);
     const open = async (): Promise<AsyncIterator<AgentsStreamEvent>> => {
-      active = await this.#start(request, true);
+      const active = await this.#start(request, true);
+      observer.active = active;
       try {
         return this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })[Symbol.asyncIterator]();
       } catch (error) {
@@ -139,24 +137,45 @@ class SluiceAgentsModel implements Model {
         throw error;
       }
     };
-    return new ObservedIterator<AgentsStreamEvent>(open, {
-      item(event) {
-        active.event(event);
-        if (event.type === 'response_done') done = event.response;
-        else if (event.type === 'model' && responseModel === undefined) responseModel = modelOf(event.event);
-        return false;
-      },
-      end() {
-        // The openai client ends an aborted stream quietly and the SDK still reports it done.
-        if (active.abortedAtEnd()) return;
-        if (done) {
-          const info = completionOf(done, api);
-          active.complete({ ...info, responseModel: info.responseModel ?? responseModel });
-        } else active.fail(new Error('the model stream ended without a response_done event'));
-      },
-      error: (error) => active.fail(error),
-      stopped: () => active.abort('consumer stopped reading the stream'),
-    });
+    return new ObservedIterator<AgentsStreamEvent>(open, observer);
+  }
+}
+
+/** One Agents model stream's events, observed for its call (one object per stream, no closures). */
+class AgentsStreamObserver implements IterationObserver<AgentsStreamEvent> {
+  /** Set when the stream opens; the iterator calls nothing else before. */
+  active!: ActiveCall;
+  readonly #api: 'responses' | 'chat_completions';
+  #done: DoneResponse | undefined;
+  #responseModel: string | undefined;
+
+  constructor(api: 'responses' | 'chat_completions') {
+    this.#api = api;
+  }
+
+  item(event: AgentsStreamEvent): boolean {
+    this.active.event(event);
+    if (event.type === 'response_done') this.#done = event.response;
+    else if (event.type === 'model' && this.#responseModel === undefined) this.#responseModel = modelOf(event.event);
+    return false;
+  }
+
+  end(): void {
+    const active = this.active;
+    // The openai client ends an aborted stream quietly and the SDK still reports it done.
+    if (active.abortedAtEnd()) return;
+    if (this.#done) {
+      const info = completionOf(this.#done, this.#api);
+      active.complete({ ...info, responseModel: info.responseModel ?? this.#responseModel });
+    } else active.fail(new Error('the model stream ended without a response_done event'));
+  }
+
+  error(error: unknown): void {
+    this.active.fail(error);
+  }
+
+  stopped(): void {
+    this.active.abort('consumer stopped reading the stream');
   }
 }
 
