@@ -103,23 +103,62 @@ describe('createPipeline', () => {
     expect(outcomes[0]!.outcome).toMatchObject({ status: 'denied', denial: { code: 'queue_full', message: 'queue is full' } });
   });
 
-  it.each(['beforePrepare', 'prepare', 'onAllow'] as const)('a throw in %s fails the call closed with SluicePluginError naming the plugin', async (hook) => {
-    const faulty: SluicePlugin = {
-      name: 'faulty',
-      apply(hooks) {
-        (hooks[hook] as { tapPromise(name: string, fn: () => Promise<never>): void }).tapPromise('faulty', async () => {
-          throw new Error('boom');
+  // Every way a tap can fail — a sync throw, a callback with an error in the same turn or later, a
+  // rejection — on each fail-closed hook (one and two arguments): SluicePluginError naming the plugin.
+  const failingTaps = {
+    tap: (hook: unknown) => (hook as { tap(name: string, fn: () => never): void }).tap('faulty', () => {
+      throw new Error('boom');
+    }),
+    'tapAsync (same turn)': (hook: unknown) => (hook as { tapAsync(name: string, fn: (...args: unknown[]) => void): void }).tapAsync('faulty', (...args) => (args.at(-1) as (e: Error) => void)(new Error('boom'))),
+    'tapAsync (later)': (hook: unknown) => (hook as { tapAsync(name: string, fn: (...args: unknown[]) => void): void }).tapAsync('faulty', (...args) => void setImmediate(() => (args.at(-1) as (e: Error) => void)(new Error('boom')))),
+    tapPromise: (hook: unknown) => (hook as { tapPromise(name: string, fn: () => Promise<never>): void }).tapPromise('faulty', async () => {
+      throw new Error('boom');
+    }),
+  };
+  it.each((['beforePrepare', 'prepare', 'onAllow'] as const).flatMap((hook) => Object.keys(failingTaps).map((kind) => [hook, kind] as const)))(
+    'a failing tap in %s (%s) fails the call closed with SluicePluginError naming the plugin',
+    async (hook, kind) => {
+      const faulty: SluicePlugin = { name: 'faulty', apply: (hooks) => failingTaps[kind as keyof typeof failingTaps](hooks[hook]) };
+      const { sluice, outcomes } = reportsOf([faulty]);
+      const error = await sluice.startCall(init).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SluicePluginError);
+      expect(error).toMatchObject({ plugin: 'faulty', hook, code: 'SLUICE_PLUGIN_ERROR' });
+      expect((error as Error).message).toContain('boom');
+      await sluice.idle();
+      expect(outcomes.map((o) => o.outcome.status)).toEqual(['failed']);
+      expect(outcomes[0]!.outcome).toMatchObject({ error: { type: 'SluicePluginError' } });
+    },
+  );
+
+  it.each(['tap', 'tapAsync (same turn)', 'tapAsync (later)', 'tapPromise'] as const)('a %s answer passes through every pre-request hook: shaped call, stamped decision, onAllow arguments', async (kind) => {
+    const seen: unknown[] = [];
+    const answer = <T,>(register: Record<string, (...args: never[]) => void>, name: string, value: (...args: unknown[]) => T) => {
+      if (kind === 'tap') (register.tap as (n: string, f: (...a: unknown[]) => T) => void)(name, value);
+      else if (kind === 'tapPromise') (register.tapPromise as (n: string, f: (...a: unknown[]) => Promise<T>) => void)(name, async (...a) => value(...a));
+      else {
+        const later = kind === 'tapAsync (later)';
+        (register.tapAsync as (n: string, f: (...a: unknown[]) => void) => void)(name, (...a) => {
+          const done = a.pop() as (e: null, r: T) => void;
+          const result = value(...a);
+          if (later) setImmediate(() => done(null, result));
+          else done(null, result);
         });
+      }
+    };
+    const plugin: SluicePlugin = {
+      name: 'shaper',
+      apply(hooks) {
+        answer(hooks.beforePrepare as never, 'shaper', (call) => ({ ...(call as ModelCall), model: 'gpt-shaped' }));
+        answer(hooks.prepare as never, 'shaper', () => ({ outcome: 'allow', executionId: 'ex_9' }));
+        answer(hooks.onAllow as never, 'shaper', (call, allow) => void seen.push((call as ModelCall).model, allow));
       },
     };
-    const { sluice, outcomes } = reportsOf([faulty]);
-    const error = await sluice.startCall(init).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SluicePluginError);
-    expect(error).toMatchObject({ plugin: 'faulty', hook, code: 'SLUICE_PLUGIN_ERROR' });
-    expect((error as Error).message).toContain('boom');
-    await sluice.idle();
-    expect(outcomes.map((o) => o.outcome.status)).toEqual(['failed']);
-    expect(outcomes[0]!.outcome).toMatchObject({ error: { type: 'SluicePluginError' } });
+    const { sluice } = reportsOf([plugin]);
+    const active = await sluice.startCall(init);
+    expect(active.call.model).toBe('gpt-shaped');
+    expect(active.allow).toEqual({ outcome: 'allow', executionId: 'ex_9', decidedBy: 'shaper' });
+    expect(seen).toEqual(['gpt-shaped', { outcome: 'allow', executionId: 'ex_9', decidedBy: 'shaper' }]);
+    active.complete({ usage: undefined });
   });
 
   it('throws in onEvent, onReport and onDeny are isolated and reported to onPluginError', async () => {

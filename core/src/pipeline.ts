@@ -13,6 +13,7 @@ import type {
   ModelApi,
   ModelCall,
   ModelSlot,
+  Decision,
   Outcome,
   StreamEventSource,
 } from './model-call.ts';
@@ -104,6 +105,32 @@ function assertPlugin(plugin: unknown, field: string): asserts plugin is SluiceP
   if (p.close !== undefined && typeof p.close !== 'function') throw new SluiceConfigError(`${field}.close`, 'expected a function or undefined');
 }
 
+/**
+ * Runs an async hook through `callAsync` (`start` passes it the callback). When every tap answers in
+ * this turn — synchronous taps, callback taps that call back at once, as the limiter does for a call
+ * with free slots — the result comes back as a value: no promise, no await. Otherwise a promise of it.
+ * A failure in this turn is thrown.
+ */
+function runHook<R>(start: (done: (error: unknown, result?: R) => void) => void): R | Promise<R> {
+  let answered = false;
+  let failure: unknown;
+  let value: R | undefined;
+  let settle: ((error: unknown, result?: R) => void) | undefined;
+  start((error, result) => {
+    if (settle) return settle(error, result);
+    answered = true;
+    failure = error;
+    value = result;
+  });
+  if (answered) {
+    if (failure) throw failure;
+    return value as R;
+  }
+  return new Promise<R>((resolve, reject) => {
+    settle = (error, result) => (error ? reject(error) : resolve(result as R));
+  });
+}
+
 function abortError(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new DOMException(abortReason(signal), 'AbortError');
 }
@@ -123,9 +150,9 @@ class SluicePipeline implements Pipeline, CallSink {
     }
     this.#onPluginError = options.onPluginError ?? defaultPluginErrorHandler;
     const h = this.hooks as unknown as Record<keyof SluiceHooks, InterceptableHook>;
-    guardFailClosed(h.beforePrepare, 'beforePrepare');
-    guardFailClosed(h.prepare, 'prepare', { stampDecidedBy: true });
-    guardFailClosed(h.onAllow, 'onAllow');
+    guardFailClosed(h.beforePrepare, 'beforePrepare', 1);
+    guardFailClosed(h.prepare, 'prepare', 1, { stampDecidedBy: true });
+    guardFailClosed(h.onAllow, 'onAllow', 2);
     const onError = (error: SluicePluginError) => this.#onPluginError(error);
     guardIsolated(h.onDeny, 'onDeny', onError);
     guardIsolated(h.onEvent, 'onEvent', onError);
@@ -192,11 +219,16 @@ class SluicePipeline implements Pipeline, CallSink {
     try {
       if (call.signal.aborted) throw abortError(call.signal);
       if (hookInUse(hooks.beforePrepare)) {
-        const shaped = await hooks.beforePrepare.promise(call);
+        const pending = runHook<ModelCall>((done) => hooks.beforePrepare.callAsync(call, done));
+        const shaped = pending instanceof Promise ? await pending : pending;
         if (typeof shaped === 'object' && shaped !== null) call = shaped;
       }
       if (call.signal.aborted) throw abortError(call.signal);
-      const decision = hookInUse(hooks.prepare) ? await hooks.prepare.promise(call) : undefined;
+      let decision: Decision | undefined;
+      if (hookInUse(hooks.prepare)) {
+        const pending = runHook<Decision | undefined>((done) => hooks.prepare.callAsync(call, done));
+        decision = pending instanceof Promise ? await pending : pending;
+      }
       if (decision !== undefined && decision.outcome !== 'allow') {
         call.decision = decision;
         throw new ExecutionDeniedError({
@@ -211,7 +243,10 @@ class SluicePipeline implements Pipeline, CallSink {
       const allow: Allow = decision ?? { outcome: 'allow' };
       call.decision = allow;
       if (call.signal.aborted) throw abortError(call.signal);
-      if (hookInUse(hooks.onAllow)) await hooks.onAllow.promise(call, allow);
+      if (hookInUse(hooks.onAllow)) {
+        const pending = runHook<void>((done) => hooks.onAllow.callAsync(call, allow, done));
+        if (pending instanceof Promise) await pending;
+      }
       if (call.signal.aborted) throw abortError(call.signal);
       const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, unlink);
       this.#active.add(active);

@@ -32,19 +32,21 @@ function tagged(plugin: string, hook: string, error: unknown): Error {
 
 /**
  * Taps on this hook fail the call closed: a throw becomes a `SluicePluginError` naming the plugin
- * (an `ExecutionDeniedError` passes through as a denial).
+ * (an `ExecutionDeniedError` passes through as a denial). `arity` is the hook's argument count (1 or
+ * 2): the wrappers take exactly those arguments and the callback, with no rest array or spread per
+ * call — these run on every model call.
  */
-export function guardFailClosed(hook: InterceptableHook, hookName: string, options: { stampDecidedBy?: boolean } = {}): void {
+export function guardFailClosed(hook: InterceptableHook, hookName: string, arity: 1 | 2, options: { stampDecidedBy?: boolean } = {}): void {
   hook.intercept({
     register(tap) {
       const t = tap;
       const plugin = t.name;
       const fn = options.stampDecidedBy ? stampDecidedBy(t.fn, plugin) : t.fn;
       if (t.type === 'promise') {
-        t.fn = (...args) => {
+        const run = (a: unknown, b: unknown): unknown => {
           let result: unknown;
           try {
-            result = fn(...args);
+            result = arity === 1 ? fn(a) : fn(a, b);
           } catch (error) {
             return Promise.reject(tagged(plugin, hookName, error));
           }
@@ -52,25 +54,29 @@ export function guardFailClosed(hook: InterceptableHook, hookName: string, optio
             throw tagged(plugin, hookName, error);
           });
         };
+        t.fn = run as AnyFn;
       } else if (t.type === 'async') {
-        t.fn = (...args) => {
-          const callback = args.pop() as (error?: unknown, result?: unknown) => void;
+        type Callback = (error?: unknown, result?: unknown) => void;
+        const run = (a: unknown, b: unknown, c?: unknown): void => {
+          const callback = (arity === 1 ? b : c) as Callback;
+          const answer: Callback = (error, result) => (error ? callback(tagged(plugin, hookName, error)) : callback(null, result));
           try {
-            fn(...args, (error: unknown, result: unknown) =>
-              error ? callback(tagged(plugin, hookName, error)) : callback(null, result),
-            );
+            if (arity === 1) fn(a, answer);
+            else fn(a, b, answer);
           } catch (error) {
             callback(tagged(plugin, hookName, error));
           }
         };
+        t.fn = run as AnyFn;
       } else {
-        t.fn = (...args) => {
+        const run = (a: unknown, b: unknown): unknown => {
           try {
-            return fn(...args);
+            return arity === 1 ? fn(a) : fn(a, b);
           } catch (error) {
             throw tagged(plugin, hookName, error);
           }
         };
+        t.fn = run as AnyFn;
       }
       return tap;
     },
@@ -85,14 +91,13 @@ function stampDecidedBy(fn: AnyFn, plugin: string): AnyFn {
     }
     return result;
   };
-  return (...args) => {
-    const last = args[args.length - 1];
-    if (typeof last === 'function') {
-      // callback style: (call, callback)
-      const callback = last as (error: unknown, result?: unknown) => void;
-      return fn(...args.slice(0, -1), (error: unknown, result: unknown) => callback(error, stamp(result)));
+  // `prepare` taps take the call, and a callback when tapped with tapAsync.
+  return (call: unknown, callback?: unknown) => {
+    if (typeof callback === 'function') {
+      const answer = callback as (error: unknown, result?: unknown) => void;
+      return fn(call, (error: unknown, result: unknown) => answer(error, stamp(result)));
     }
-    const result = fn(...args);
+    const result = fn(call);
     return result instanceof Promise ? result.then(stamp) : stamp(result);
   };
 }
