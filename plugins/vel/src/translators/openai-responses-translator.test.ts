@@ -165,6 +165,34 @@ describe('OpenAIResponsesTranslator items', () => {
     expect(summarize(events).text).toBe('Hello world');
   });
 
+  it.each([
+    ['same length, other text', ['ab', 'c'], 'abd'],
+    ['shorter than the deltas', ['Hello', ' world'], 'Hello'],
+    ['other text before the missed tail', ['Hel', 'lo'], 'Help me'],
+  ])('a final text that is not the deltas\' continuation (%s): the streamed text stands, the event is skipped with a reason', (_name, deltas, final) => {
+    const done = { type: 'response.output_text.done', item_id: 'm', output_index: 0, content_index: 0, text: final };
+    const { events, translator } = run([created, messageAdded('m'), ...deltas.map((d) => textDelta('m', d)), done]);
+    expect(summarize(events).text).toBe(deltas.join(''));
+    expect(translator.state.skipped).toContainEqual({ index: deltas.length + 2, reason: 'the final text of m:0 differs from its deltas; the streamed text stands' });
+  });
+
+  it('the final text is checked in UTF-16 code units: emoji and accents split across deltas still match', () => {
+    const final = 'Café 👋🏽 done';
+    const deltas = ['Caf', 'é \ud83d', '\udc4b\ud83c\udffd', ' do'];
+    const { events, translator } = run([created, messageAdded('m'), ...deltas.map((d) => textDelta('m', d)), { type: 'response.output_text.done', item_id: 'm', output_index: 0, content_index: 0, text: final }]);
+    expect(summarize(events).text).toBe(final);
+    expect(translator.state.skipped).toEqual([]);
+  });
+
+  it('reasoning: the final summary fills what its deltas missed, and a different one is skipped', () => {
+    const reasoningAdded = { type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } };
+    const summaryDelta = (delta: string, index = 0) => ({ type: 'response.reasoning_summary_text.delta', item_id: 'rs_1', output_index: 0, summary_index: index, delta });
+    const summaryDone = (text: string, index = 0) => ({ type: 'response.reasoning_summary_text.done', item_id: 'rs_1', output_index: 0, summary_index: index, text });
+    const { events, translator } = run([created, reasoningAdded, summaryDelta('Think'), summaryDone('Think harder.'), summaryDelta('One', 1), summaryDone('Two', 1)]);
+    expect(summarize(events).reasoning).toBe('Think harder.One');
+    expect(translator.state.skipped.map((s) => s.reason)).toEqual(['the final reasoning of rs_1:s1 differs from its deltas; the streamed text stands']);
+  });
+
   it('function call arguments: deltas under the call id, the final arguments settle the input', async () => {
     const { events } = run([
       created,

@@ -82,6 +82,9 @@ interface OutputItem {
   /** The text key of the content index seen last (`${key}:${contentIndex}`), kept so each delta reuses one string. */
   lastTextKey: string | undefined;
   lastContentIndex: number;
+  /** The text block a delta went to last and what was sent of it: the next delta of the same block skips two lookups. */
+  lastDeltaKey: string | undefined;
+  lastSent: SentText | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -121,6 +124,36 @@ function compact(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
+ * What was streamed of one text block: its length and a running FNV-1a hash of its UTF-16 code
+ * units — enough to check the final text against the deltas (`isPrefixOf`) without keeping them.
+ * Appending every delta to a string kept one more string per token alive for the whole stream,
+ * which cost more than translating the token.
+ */
+class SentText {
+  length = 0;
+  #hash = FNV_OFFSET;
+
+  add(delta: string): void {
+    this.length += delta.length;
+    this.#hash = fnv1a(this.#hash, delta, delta.length);
+  }
+
+  /** Whether `text` starts with what was sent (a 32-bit hash: a chance mismatch goes unseen once in ~4 billion). */
+  isPrefixOf(text: string): boolean {
+    return text.length >= this.length && fnv1a(FNV_OFFSET, text, this.length) === this.#hash;
+  }
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+function fnv1a(hash: number, text: string, end: number): number {
+  let h = hash;
+  for (let i = 0; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/**
  * Translates OpenAI Responses API stream events into Vel.
  *
  * - Items are tracked by `output_index`; an event whose `item_id` is unknown (gateways such as
@@ -145,8 +178,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   readonly #items: OutputItem[] = [];
   readonly #byIndex = new Map<number, OutputItem>();
   readonly #byId = new Map<string, OutputItem>();
-  /** Text sent per writer key, to write only what the deltas missed when the final text arrives. */
-  readonly #sent = new Map<string, string>();
+  /** What was sent per writer key, to write only what the deltas missed when the final text arrives. */
+  readonly #sent = new Map<string, SentText>();
   readonly #sources = new Set<string>();
   readonly #errors = new Set<string>();
   #clientAction = false;
@@ -337,6 +370,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
       done: false,
       lastTextKey: undefined,
       lastContentIndex: 0,
+      lastDeltaKey: undefined,
+      lastSent: undefined,
     };
     this.#items.push(item);
     if (outputIndex !== undefined) this.#byIndex.set(outputIndex, item);
@@ -549,19 +584,30 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #textDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
-    item.textKeys.add(key);
-    this.#sent.set(key, (this.#sent.get(key) ?? '') + delta);
+    let sent = item.lastDeltaKey === key ? item.lastSent : undefined;
+    if (sent === undefined) {
+      item.textKeys.add(key);
+      item.lastDeltaKey = key;
+      item.lastSent = sent = this.#sentOf(key);
+    }
+    sent.add(delta);
     this.writer.textDelta(key, delta);
   }
 
   /** Writes what the deltas missed of the final text, then closes the block. */
   #settleText(item: OutputItem, key: string, final: string | undefined): void {
     if (final !== undefined) {
-      const sent = this.#sent.get(key) ?? '';
-      if (final.startsWith(sent)) this.#textDelta(item, key, final.slice(sent.length));
+      const sent = this.#sent.get(key);
+      if (sent === undefined || sent.isPrefixOf(final)) this.#textDelta(item, key, sent ? final.slice(sent.length) : final);
       else this.skip(this.#current, `the final text of ${key} differs from its deltas; the streamed text stands`);
     }
     this.writer.textEnd(key);
+  }
+
+  #sentOf(key: string): SentText {
+    let sent = this.#sent.get(key);
+    if (sent === undefined) this.#sent.set(key, (sent = new SentText()));
+    return sent;
   }
 
   #reasoningKey(item: OutputItem, type: string, event: Record<string, unknown>): string {
@@ -571,14 +617,14 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   #reasoningDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
     item.reasoningKeys.add(key);
-    this.#sent.set(key, (this.#sent.get(key) ?? '') + delta);
+    this.#sentOf(key).add(delta);
     this.writer.reasoningDelta(key, delta);
   }
 
   #settleReasoning(item: OutputItem, key: string, final: string | undefined): void {
     if (final !== undefined) {
-      const sent = this.#sent.get(key) ?? '';
-      if (final.startsWith(sent)) this.#reasoningDelta(item, key, final.slice(sent.length));
+      const sent = this.#sent.get(key);
+      if (sent === undefined || sent.isPrefixOf(final)) this.#reasoningDelta(item, key, sent ? final.slice(sent.length) : final);
       else this.skip(this.#current, `the final reasoning of ${key} differs from its deltas; the streamed text stands`);
     }
     this.writer.reasoningEnd(key);
