@@ -25,7 +25,7 @@ export const FULL: BenchConfig = {
   perCall: { warmup: 2_000, iterations: 5_000 },
   perEvent: {
     sizes: {
-      '1k': { deltas: 1_000, warmup: 10, iterations: 60 },
+      '1k': { deltas: 1_000, warmup: 10, iterations: 200 },
       '100k': { deltas: 100_000, warmup: 1, iterations: 3, gcBefore: true },
     },
   },
