@@ -1,7 +1,7 @@
 // Why this file exists: the per-call, per-event and memory rows do the same three things with each
 // SDK — one non-streamed call, one whole stream, one stream held open — bare or through Sluice.
 // Here they are written once per SDK, so every row measures exactly the same work.
-import { OpenAIResponsesModel, type Model, type ModelRequest } from '@openai/agents';
+import { OpenAIResponsesModel, type Model, type ModelRequest, type StreamEvent as AgentsStreamEvent } from '@openai/agents';
 import type { LanguageModelV4, LanguageModelV4StreamPart } from '@ai-sdk/provider';
 import { createModelProvider } from '@sluice/core/agents';
 import { createSluiceModel } from '@sluice/core/ai-sdk';
@@ -22,7 +22,7 @@ export interface SdkOps {
   call(): Promise<unknown>;
   /** One streamed call, read to the end; resolves with the text deltas seen. */
   stream(): Promise<number>;
-  /** Starts a streamed call and reads its first delta (the fake then holds it at the gate). */
+  /** Starts a streamed call and reads up to its first text delta (the fake then holds it at the gate). */
   hold(): Promise<HeldStream>;
 }
 
@@ -51,7 +51,8 @@ export function openAIOps(client: OpenAI, withSignal = false): SdkOps {
     async hold() {
       const stream = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, stream: true }, signalOptions(withSignal));
       const iterator = stream[Symbol.asyncIterator]();
-      await iterator.next();
+      // Past the role-only first chunk: the call is held with a text block open.
+      for (let next = await iterator.next(); !next.done && !next.value.choices[0]?.delta.content; next = await iterator.next());
       return {
         async drain() {
           while (!(await iterator.next()).done);
@@ -75,7 +76,10 @@ export function agentsOps(model: Model, withSignal = false): SdkOps {
     },
     async hold() {
       const iterator = model.getStreamedResponse({ ...AGENTS_REQUEST, ...signalOptions(withSignal) })[Symbol.asyncIterator]();
-      await iterator.next();
+      // Past response_started and the raw events before the text, to the first delta's raw event
+      // (the SDK yields its output_text_delta summary first): held with a text block open.
+      const isRawDelta = (event: AgentsStreamEvent) => event.type === 'model' && (event.event as { type?: unknown } | undefined)?.type === 'response.output_text.delta';
+      for (let next = await iterator.next(); !next.done && !isRawDelta(next.value); next = await iterator.next());
       return {
         async drain() {
           while (!(await iterator.next()).done);

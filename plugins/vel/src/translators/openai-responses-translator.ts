@@ -75,9 +75,9 @@ interface OutputItem {
   inputText: string;
   /** Code interpreter: the container, part of its input. */
   containerId: string | undefined;
-  /** Writer keys of its text and reasoning blocks. */
-  textKeys: Set<string>;
-  reasoningKeys: Set<string>;
+  /** Writer keys of its text and reasoning blocks; made on the first block (a message has no reasoning, a tool neither). */
+  textKeys: Set<string> | undefined;
+  reasoningKeys: Set<string> | undefined;
   done: boolean;
   /** The text key of the content index seen last (`${key}:${contentIndex}`), kept so each delta reuses one string. */
   lastTextKey: string | undefined;
@@ -180,8 +180,9 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   readonly #byId = new Map<string, OutputItem>();
   /** What was sent per writer key, to write only what the deltas missed when the final text arrives. */
   readonly #sent = new Map<string, SentText>();
-  readonly #sources = new Set<string>();
-  readonly #errors = new Set<string>();
+  /** Made on first use: most streams cite nothing and fail nowhere, and an empty Set is ~100 bytes per call in flight. */
+  #sources: Set<string> | undefined;
+  #errors: Set<string> | undefined;
   #clientAction = false;
   #sawRefusal = false;
   #sawAnswer = false;
@@ -347,8 +348,9 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   #error(message: string): void {
     this.#errored = true;
     this.state.finishReason = 'error';
-    if (this.#errors.has(message)) return; // `error` is followed by `response.failed` carrying the same message
-    this.#errors.add(message);
+    const errors = (this.#errors ??= new Set());
+    if (errors.has(message)) return; // `error` is followed by `response.failed` carrying the same message
+    errors.add(message);
     this.writer.error(message);
   }
 
@@ -365,8 +367,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
       toolName: undefined,
       inputText: '',
       containerId: str(raw, 'container_id'),
-      textKeys: new Set(),
-      reasoningKeys: new Set(),
+      textKeys: undefined,
+      reasoningKeys: undefined,
       done: false,
       lastTextKey: undefined,
       lastContentIndex: 0,
@@ -500,13 +502,13 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     item.done = true;
     if (type === 'message') {
       list(raw, 'content').forEach((part, contentIndex) => this.#contentPartDone(item, contentIndex, part));
-      for (const key of item.textKeys) this.writer.textEnd(key);
+      if (item.textKeys) for (const key of item.textKeys) this.writer.textEnd(key);
       return;
     }
     if (type === 'reasoning') {
       list(raw, 'summary').forEach((part, i) => this.#settleReasoning(item, `${item.key}:s${i}`, str(part, 'text')));
       list(raw, 'content').forEach((part, i) => this.#settleReasoning(item, `${item.key}:r${i}`, str(part, 'text')));
-      for (const key of item.reasoningKeys) this.writer.reasoningEnd(key);
+      if (item.reasoningKeys) for (const key of item.reasoningKeys) this.writer.reasoningEnd(key);
       return;
     }
     if (!CLIENT_TOOLS.has(type) && !PROVIDER_TOOLS.has(type)) {
@@ -586,7 +588,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     if (delta === '') return;
     let sent = item.lastDeltaKey === key ? item.lastSent : undefined;
     if (sent === undefined) {
-      item.textKeys.add(key);
+      (item.textKeys ??= new Set()).add(key);
       item.lastDeltaKey = key;
       item.lastSent = sent = this.#sentOf(key);
     }
@@ -616,7 +618,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #reasoningDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
-    item.reasoningKeys.add(key);
+    (item.reasoningKeys ??= new Set()).add(key);
     this.#sentOf(key).add(delta);
     this.writer.reasoningDelta(key, delta);
   }
@@ -634,15 +636,17 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     const type = str(annotation, 'type');
     if (type === 'url_citation') {
       const url = str(annotation, 'url');
-      if (!url || this.#sources.has(`url:${url}`)) return;
-      this.#sources.add(`url:${url}`);
+      const sources = (this.#sources ??= new Set());
+      if (!url || sources.has(`url:${url}`)) return;
+      sources.add(`url:${url}`);
       this.writer.sourceUrl(url, str(annotation, 'title'));
     } else if (type === 'file_citation' || type === 'container_file_citation' || type === 'file_path') {
       const fileId = str(annotation, 'file_id');
       const filename = str(annotation, 'filename');
       const key = `file:${fileId ?? filename}`;
-      if ((!fileId && !filename) || this.#sources.has(key)) return;
-      this.#sources.add(key);
+      const sources = (this.#sources ??= new Set());
+      if ((!fileId && !filename) || sources.has(key)) return;
+      sources.add(key);
       this.writer.sourceDocument('application/octet-stream', filename ?? fileId!, filename);
     }
   }
