@@ -77,7 +77,11 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   protected beforeFinish(): void {}
 
   protected skip(index: number, reason: string): void {
-    this.state.skipped.push({ index, reason });
+    const skipped = this.state.skipped;
+    // The first skip replaces the empty list with one of its own length: `[]` grown by push()
+    // reserves 17 slots (~150 bytes) for the call's life, and most streams skip one or two events.
+    if (skipped.length === 0) this.state.skipped = [{ index, reason }];
+    else skipped.push({ index, reason });
   }
 
   push(native: Native): VelEvent[] {

@@ -35,7 +35,7 @@ const PROVIDER_TOOLS = new Map<string, string>([
 const IGNORED_ITEMS = new Set(['compaction', 'additional_tools', 'mcp_approval_response', 'tool_search_call', 'tool_search_output', 'program', 'program_output']);
 
 /** Events whose content arrives again, complete, with `response.output_item.done`: skipped with this reason. */
-const PROGRESS_EVENTS = new Map<string, string>([
+const PROGRESS_NOTES = new Map<string, string>([
   ['response.content_part.added', 'opens a content part; its text starts with the first delta'],
   ['response.reasoning_summary_part.added', 'opens a summary part; its text starts with the first delta'],
   ['response.web_search_call.in_progress', 'tool progress; the result arrives with response.output_item.done'],
@@ -61,6 +61,8 @@ const PROGRESS_EVENTS = new Map<string, string>([
   ['response.shell_call_command.delta', 'shell commands arrive with response.output_item.done'],
   ['response.shell_call_command.done', 'shell commands arrive with response.output_item.done'],
 ]);
+/** The skip reason of each progress event, made once (a reason string per event would be kept per skip). */
+const PROGRESS_REASONS = new Map([...PROGRESS_NOTES].map(([type, note]) => [type, `${type}: ${note}`]));
 
 /** One output item, known by its output index (stable) and every id it was seen under (ids may rotate). */
 interface OutputItem {
@@ -76,8 +78,8 @@ interface OutputItem {
   /** Code interpreter: the container, part of its input. */
   containerId: string | undefined;
   /** Writer keys of its text and reasoning blocks; made on the first block (a message has no reasoning, a tool neither). */
-  textKeys: Set<string> | undefined;
-  reasoningKeys: Set<string> | undefined;
+  textKeys: string[] | undefined;
+  reasoningKeys: string[] | undefined;
   done: boolean;
   /** The text key of the content index seen last (`${key}:${contentIndex}`), kept so each delta reuses one string. */
   lastTextKey: string | undefined;
@@ -121,6 +123,38 @@ function errorText(error: unknown): string | undefined {
 /** Keeps the defined values only. */
 function compact(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined && value !== null));
+}
+
+/**
+ * A Map that keeps its first entry in two fields and makes a Map only for a second key: most
+ * streams have one output item under one id and one text block, and an empty Map is ~150 bytes
+ * per call in flight.
+ */
+class SmallMap<K, V> {
+  #has = false;
+  #key: K | undefined;
+  #value: V | undefined;
+  #more: Map<K, V> | undefined;
+
+  get(key: K): V | undefined {
+    return this.#has && this.#key === key ? this.#value : this.#more?.get(key);
+  }
+
+  set(key: K, value: V): void {
+    if (!this.#has) {
+      this.#has = true;
+      this.#key = key;
+      this.#value = value;
+    } else if (this.#key === key) this.#value = value;
+    else (this.#more ??= new Map()).set(key, value);
+  }
+}
+
+/** Adds `key` to a short list of block keys once; the list is made exactly as long as its first key. */
+function addKey(keys: string[] | undefined, key: string): string[] {
+  if (keys === undefined) return [key];
+  if (!keys.includes(key)) keys.push(key);
+  return keys;
 }
 
 /**
@@ -175,11 +209,12 @@ function fnv1a(hash: number, text: string, end: number): number {
  *   reason; `error` events and `response.failed` write an `error` and finish with `error`.
  */
 export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
-  readonly #items: OutputItem[] = [];
-  readonly #byIndex = new Map<number, OutputItem>();
-  readonly #byId = new Map<string, OutputItem>();
+  /** Made with its first item: `[]` grown by push() reserves 17 slots (~150 bytes) for the call's life. */
+  #items: OutputItem[] | undefined;
+  readonly #byIndex = new SmallMap<number, OutputItem>();
+  readonly #byId = new SmallMap<string, OutputItem>();
   /** What was sent per writer key, to write only what the deltas missed when the final text arrives. */
-  readonly #sent = new Map<string, SentText>();
+  readonly #sent = new SmallMap<string, SentText>();
   /** Made on first use: most streams cite nothing and fail nowhere, and an empty Set is ~100 bytes per call in flight. */
   #sources: Set<string> | undefined;
   #errors: Set<string> | undefined;
@@ -306,7 +341,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
         this.#error(str(event, 'message') ?? errorText(event.error) ?? str(event, 'code') ?? 'error');
         return;
       default:
-        if (type !== undefined && PROGRESS_EVENTS.has(type)) this.skip(index, `${type}: ${PROGRESS_EVENTS.get(type)}`);
+        if (type !== undefined && PROGRESS_REASONS.has(type)) this.skip(index, PROGRESS_REASONS.get(type)!);
         else this.skip(index, `unknown event type ${JSON.stringify(type)}`);
     }
   }
@@ -361,7 +396,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     const type = str(raw, 'type') ?? 'unknown';
     const item: OutputItem = {
       outputIndex,
-      key: id ?? `o${outputIndex ?? this.#items.length}`,
+      key: id ?? `o${outputIndex ?? this.#items?.length ?? 0}`,
       type,
       toolCallId: undefined,
       toolName: undefined,
@@ -375,7 +410,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
       lastDeltaKey: undefined,
       lastSent: undefined,
     };
-    this.#items.push(item);
+    if (this.#items === undefined) this.#items = [item];
+    else this.#items.push(item);
     if (outputIndex !== undefined) this.#byIndex.set(outputIndex, item);
     if (id) this.#byId.set(id, item);
     return item;
@@ -588,7 +624,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     if (delta === '') return;
     let sent = item.lastDeltaKey === key ? item.lastSent : undefined;
     if (sent === undefined) {
-      (item.textKeys ??= new Set()).add(key);
+      item.textKeys = addKey(item.textKeys, key);
       item.lastDeltaKey = key;
       item.lastSent = sent = this.#sentOf(key);
     }
@@ -618,7 +654,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #reasoningDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
-    (item.reasoningKeys ??= new Set()).add(key);
+    item.reasoningKeys = addKey(item.reasoningKeys, key);
     this.#sentOf(key).add(delta);
     this.writer.reasoningDelta(key, delta);
   }
@@ -653,7 +689,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   protected override beforeFinish(): void {
     // Function calls whose `done` never came: settle with what streamed (invalid JSON → tool-input-error).
-    for (const item of this.#items) {
+    for (const item of this.#items ?? []) {
       if (item.done || !CLIENT_TOOLS.has(item.type)) continue;
       if (item.type === 'function_call' || item.type === 'custom_tool_call') {
         if (item.toolCallId === undefined) item.toolCallId = item.key;
