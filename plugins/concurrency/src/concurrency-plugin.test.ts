@@ -206,6 +206,30 @@ describe('concurrency() slots', () => {
     expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
   });
 
+  it('a call that waited and was admitted is not taken out of any line when aborted later: its slot comes back once, at its report', async () => {
+    const w = world({ perTenant: { concurrency: 1 } });
+    const holder = await w.start('A');
+    const controller = new AbortController();
+    const waited = w.start('A', { signal: controller.signal, attributes: { label: 'waited' } });
+    const third = w.start('A', { attributes: { label: 'third' } });
+    await untilQueued(w.limiter, 2);
+    holder.complete({ usage: undefined });
+    const admitted = await waited;
+    expect(w.limiter.stats()).toEqual({ running: 1, queued: 1, keys: { 'tenant:A': { running: 1, queued: 1 } } });
+    // The ended wait still listens on the call's signal: the abort must change nothing in the line.
+    controller.abort(new Error('user left mid-call'));
+    expect(w.limiter.stats()).toEqual({ running: 1, queued: 1, keys: { 'tenant:A': { running: 1, queued: 1 } } });
+    // The integration sees its request cancelled and reports; the slot goes to the next in line.
+    admitted.abort('user left mid-call');
+    const next = await third;
+    expect(w.limiter.stats()).toEqual({ running: 1, queued: 0, keys: { 'tenant:A': { running: 1, queued: 0 } } });
+    expect(w.admitted).toEqual([expect.any(String), 'waited', 'third']);
+    next.complete({ usage: undefined });
+    await w.sluice.idle();
+    expect(w.outcomes.map((o) => o.status)).toEqual(['completed', 'aborted', 'completed']);
+    expect(w.limiter.stats()).toEqual({ running: 0, queued: 0, keys: {} });
+  });
+
   it('an abort with an empty reason still takes the call out of the line (a falsy reason is not success)', async () => {
     const w = world({ perTenant: { concurrency: 1 } });
     const holder = await w.start('A');

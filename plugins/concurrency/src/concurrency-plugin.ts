@@ -132,7 +132,8 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
     /** Gates before this index are held; the one at it is being waited for. */
     #index = 0;
     readonly #startedAt = performance.now();
-    readonly #done: AdmitCallback;
+    /** Answers the hook once; dropped then (the call's signal keeps this object as its listener until the call ends). */
+    #done: AdmitCallback | undefined;
 
     constructor(call: ModelCall, gates: KeyGate[], priority: number, done: AdmitCallback) {
       super(call.signal, config.maxWaitMs, CONCURRENCY_PLUGIN_NAME);
@@ -175,12 +176,18 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
       waits.delete(this);
       if (closed) {
         releaseAll(gates);
-        this.#done(new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME));
+        this.#answer(new ConcurrencyClosedError(CONCURRENCY_PLUGIN_NAME));
         return;
       }
       admitted.set(this.#call.id, gates);
       this.#call.attributes[QUEUE_WAIT_MS_ATTRIBUTE] = performance.now() - this.#startedAt;
-      this.#done(null, this.#call);
+      this.#answer(null, this.#call);
+    }
+
+    #answer(error: Error | null, call?: ModelCall): void {
+      const done = this.#done;
+      this.#done = undefined;
+      done?.(error, call);
     }
 
     #fail(error: unknown): void {
@@ -189,7 +196,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
       releaseAll(this.#gates, this.#index);
       for (let i = this.#index; i < this.#gates.length; i++) this.#gates[i]!.checkIdle();
       // A callback takes a falsy error for success: an abort reason like '' must still end the call.
-      this.#done((error || new Error(`the wait for a concurrency slot ended: ${String(error)}`)) as Error);
+      this.#answer((error || new Error(`the wait for a concurrency slot ended: ${String(error)}`)) as Error);
     }
   }
 
