@@ -253,6 +253,17 @@ describe('wrapOpenAI', () => {
     expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['failed']);
   });
 
+  it('sends with its own copy of the client made at wrap time: an apiKey function is asked per request, so rotated keys reach the server', async () => {
+    let n = 0;
+    const rotating = new OpenAI({ baseURL: server.baseURL, apiKey: async () => `sk-test-rotated-${++n}`, maxRetries: 0 });
+    const { sluice } = setup();
+    const openai = wrapOpenAI(rotating, sluice);
+    await openai.chat.completions.create({ model: 'gpt-fake', messages });
+    await openai.chat.completions.create({ model: 'gpt-fake', messages });
+    await sluice.idle();
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-test-rotated-1', 'Bearer sk-test-rotated-2']);
+  });
+
   it('does not change the client it wraps', async () => {
     const original = bare();
     const { sluice } = setup();
