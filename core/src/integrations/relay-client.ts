@@ -13,7 +13,7 @@ type FetchWithTimeout = OpenAI['fetchWithTimeout'];
  * abort its requests through one listener on that signal. Given a caller signal, the SDK otherwise
  * composes it with each request's controller by `AbortSignal.any` (two weak references and a
  * finalization registration per request, and a composite `aborted` check — several per stream
- * chunk — that walks its sources): ~5 µs and ~1.2 KB per call, 0.3–0.9 µs per chunk. The SDK keeps
+ * chunk — that walks its sources): 4–5 µs and 1.2–1.5 KB per call, 0.3–0.6 µs per chunk. The SDK keeps
  * that weak bookkeeping so a long-lived caller signal does not hold finished requests; a call's
  * signal lives exactly as long as its call, so a plain listener holds nothing longer. The SDK
  * supports this override: with its own `fetchWithTimeout` replaced it gives the request a plain
