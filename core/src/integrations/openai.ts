@@ -39,10 +39,6 @@ type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
  */
 const UNUSED_CONTROLLER = new AbortController();
 
-function requestId(response: globalThis.Response): string | undefined {
-  return response.headers.get('x-request-id') ?? undefined;
-}
-
 /**
  * One openai stream's items, observed for its call: each item to `onEvent`, what the API tells about
  * the call, exactly one settlement. A subclass per API reads the items (one object per stream).
@@ -272,7 +268,9 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
         sent = { active, inner, target };
         // Headers only: the body stays unread until the caller parses (or takes the raw Response).
         const response = await inner.asResponse();
-        return { response, options: {}, controller: UNUSED_CONTROLLER, requestLogID: requestId(response) } as never;
+        // Only `response` is read from these props (our parse takes the inner request's own);
+        // the SDK's helpers read the request id off the response.
+        return { response, options: {}, controller: UNUSED_CONTROLLER } as never;
       } catch (error) {
         active.fail(error);
         throw error;

@@ -73,7 +73,9 @@ describe('wrapOpenAI', () => {
     await sluice.idle();
     expect(data.choices[0]!.message.content).toBe(TEXT);
     expect(response.status).toBe(200);
-    expect(request_id === null || typeof request_id === 'string').toBe(true);
+    // The fake server's x-request-id reaches both the pair and the parsed object, as on the bare client.
+    expect(request_id).toMatch(/^req_fake_/);
+    expect((data as { _request_id?: string | null })._request_id).toBe(request_id);
     expect(recorder.sequence(recorder.calls[0]!.id)).toEqual(['beforePrepare', 'prepare', 'onAllow', 'onReport(completed)']);
     expect(recorder.reports()[0]!.outcome).toMatchObject({ usage: NORMALIZED_USAGE, responseId: data.id, response: data });
   });
