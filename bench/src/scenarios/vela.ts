@@ -141,8 +141,12 @@ export async function velaRows(config: VelaConfig): Promise<Row[]> {
       await server.settled();
     }
 
-    const floorStats = stats(samples.floor);
-    const directTtfb = stats(ttfb.direct);
+    /** A time row's comparison with its baseline row: the baseline's median, the ratio and the added time. */
+    const against = (baseline: string, baselineMs: number[], ms: number[]): Partial<Row> => {
+      const base = stats(baselineMs).median;
+      const median = stats(ms).median;
+      return { baseline, baselineMedian: base, ratio: median / base, added: median - base };
+    };
     const chunks = config.streams * config.deltasPerStream;
     const rate = (ms: number[]) => ms.map((t) => (chunks * 1000) / t);
     const throughputRow = (id: string, scenario: string, ms: number[], extra: Partial<Row> = {}): Row => {
@@ -164,24 +168,13 @@ export async function velaRows(config: VelaConfig): Promise<Row[]> {
     return [
       timeRow('vela.floor', 'loopback floor: GET /v1/models on the fake model (keep-alive fetch)', samples.floor),
       timeRow('vela.prepare', 'Vela prepare (POST /v1/executions/prepare → allow + relay key)', samples.prepare, {
-        baseline: 'vela.floor',
-        baselineMedian: floorStats.median,
-        ratio: stats(samples.prepare).median / floorStats.median,
-        added: stats(samples.prepare).median - floorStats.median,
+        ...against('vela.floor', samples.floor, samples.prepare),
         target: { metric: 'median', op: '<=', value: 1, text: 'p50 ≤ 1 ms' },
       }),
-      timeRow('vela.report', 'Vela report (POST /v1/executions/{id}/report, completed)', samples.report, {
-        baseline: 'vela.floor',
-        baselineMedian: floorStats.median,
-        ratio: stats(samples.report).median / floorStats.median,
-        added: stats(samples.report).median - floorStats.median,
-      }),
+      timeRow('vela.report', 'Vela report (POST /v1/executions/{id}/report, completed)', samples.report, against('vela.floor', samples.floor, samples.report)),
       timeRow('vela.direct-ttfb', 'time to first byte, streamed chat, fake model directly', ttfb.direct),
       timeRow('vela.relay-ttfb', 'time to first byte, streamed chat, through the Vela relay', ttfb.relay, {
-        baseline: 'vela.direct-ttfb',
-        baselineMedian: directTtfb.median,
-        ratio: stats(ttfb.relay).median / directTtfb.median,
-        added: stats(ttfb.relay).median - directTtfb.median,
+        ...against('vela.direct-ttfb', ttfb.direct, ttfb.relay),
         target: { metric: 'added', op: '<=', value: 1, text: '≤ 1 ms' },
       }),
       throughputRow('vela.direct-throughput', `${config.streams} concurrent streams × ${config.deltasPerStream} chunks, fake model directly`, wall.direct),
