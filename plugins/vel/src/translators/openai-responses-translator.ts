@@ -635,11 +635,18 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   /** Writes what the deltas missed of the final text, then closes the block. */
   #settleText(item: OutputItem, key: string, final: string | undefined): void {
     if (final !== undefined) {
-      const sent = this.#sent.get(key);
-      if (sent === undefined || sent.isPrefixOf(final)) this.#textDelta(item, key, sent ? final.slice(sent.length) : final);
+      const missed = this.#missedTail(key, final);
+      if (missed !== undefined) this.#textDelta(item, key, missed);
       else this.skip(this.#current, `the final text of ${key} differs from its deltas; the streamed text stands`);
     }
     this.writer.textEnd(key);
+  }
+
+  /** What the deltas of `key` missed of its final text, or undefined when the final text does not continue them. */
+  #missedTail(key: string, final: string): string | undefined {
+    const sent = this.#sent.get(key);
+    if (sent === undefined) return final;
+    return sent.isPrefixOf(final) ? final.slice(sent.length) : undefined;
   }
 
   #sentOf(key: string): SentText {
@@ -661,8 +668,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #settleReasoning(item: OutputItem, key: string, final: string | undefined): void {
     if (final !== undefined) {
-      const sent = this.#sent.get(key);
-      if (sent === undefined || sent.isPrefixOf(final)) this.#reasoningDelta(item, key, sent ? final.slice(sent.length) : final);
+      const missed = this.#missedTail(key, final);
+      if (missed !== undefined) this.#reasoningDelta(item, key, missed);
       else this.skip(this.#current, `the final reasoning of ${key} differs from its deltas; the streamed text stands`);
     }
     this.writer.reasoningEnd(key);
