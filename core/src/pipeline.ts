@@ -2,6 +2,7 @@
 // call up to the point where an integration sends the request (authorization, denial, failure
 // closed), and keeps the reports in flight so `close()` can wait for them.
 import { ActiveCall, abortReason, type CallSink } from './active-call.ts';
+import { createCallAbortController } from './call-abort.ts';
 import { newCallId } from './call-id.ts';
 import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import { createHooks, type SluiceHooks } from './hooks.ts';
@@ -188,7 +189,7 @@ class SluicePipeline implements Pipeline, CallSink {
 
   async startCall(init: CallInit): Promise<ActiveCall> {
     if (this.#closing) throw new SluiceClosedError();
-    const controller = new AbortController();
+    const controller = createCallAbortController();
     const parent = init.signal ?? undefined;
     let forwardAbort: (() => void) | undefined;
     if (parent) {

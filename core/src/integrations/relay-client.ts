@@ -3,6 +3,7 @@
 // settings: the relay's base URL and single-use key, no SDK-level retries) whose requests are tied
 // to the call's own abort signal by one listener instead of the SDK's `AbortSignal.any`.
 import OpenAI from 'openai';
+import { callControllerOf } from '../call-abort.ts';
 import { SluiceConfigError } from '../errors.ts';
 import type { RelaySettings } from '../model-call.ts';
 
@@ -10,12 +11,13 @@ type FetchWithTimeout = OpenAI['fetchWithTimeout'];
 
 /**
  * Makes `client` — a copy only Sluice sends with, every request carrying one call's `call.signal` —
- * abort its requests through one listener on that signal. Given a caller signal, the SDK otherwise
+ * abort its requests from the call's own controller (bound per request, see `call-abort.ts`; a
+ * signal that is not a call's gets one listener). Given a caller signal, the SDK otherwise
  * composes it with each request's controller by `AbortSignal.any` (two weak references and a
  * finalization registration per request, and a composite `aborted` check — several per stream
  * chunk — that walks its sources): 4–5 µs and 1.2–1.5 KB per call, 0.3–0.6 µs per chunk. The SDK keeps
  * that weak bookkeeping so a long-lived caller signal does not hold finished requests; a call's
- * signal lives exactly as long as its call, so a plain listener holds nothing longer. The SDK
+ * signal lives exactly as long as its call, so a direct binding holds nothing longer. The SDK
  * supports this override: with its own `fetchWithTimeout` replaced it gives the request a plain
  * controller and leaves the caller's signal to the override.
  */
@@ -27,7 +29,12 @@ function linkCallSignals(client: OpenAI): OpenAI {
     // The reason goes along, as the composite signal would carry it: the SDK ends a stream quietly
     // when its body fails with its own signal's reason.
     if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    else {
+      // A call's signal: its controller aborts the request itself. Any other signal: a listener.
+      const call = callControllerOf(signal);
+      if (call) call.bindRequest(controller);
+      else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    }
     const { signal: _linked, ...rest } = init;
     return inherited.call(this, url, rest, ms, controller);
   };

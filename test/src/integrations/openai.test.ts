@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createPipeline, ExecutionDeniedError, SluicePluginError, type SluicePlugin } from '@sluice/core';
 import { wrapOpenAI } from '@sluice/core/openai';
 import OpenAI from 'openai';
@@ -205,7 +206,7 @@ describe('wrapOpenAI', () => {
     expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
   });
 
-  it('ties each request to its call by a listener, not AbortSignal.any (which the bare SDK uses for a caller\'s signal)', async () => {
+  it('ties each request to its call through the call\'s controller: no AbortSignal.any (which the bare SDK uses for a caller\'s signal), no listener on the call\'s signal', async () => {
     const { recorder, sluice, openai } = setup();
     const any = vi.spyOn(AbortSignal, 'any');
     await bare().chat.completions.create({ model: 'gpt-fake', messages }, { signal: new AbortController().signal });
@@ -217,6 +218,9 @@ describe('wrapOpenAI', () => {
     expect(bareCompositions).toBe(1);
     expect(any.mock.calls.length).toBe(bareCompositions);
     expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed', 'completed', 'completed']);
+    // A listener per request would stay on the call's signal (the SDK adds and removes its own
+    // while it parses a body); the call's controller aborts the request instead.
+    expect(recorder.calls.map((call) => getEventListeners(call.signal, 'abort').length)).toEqual([0, 0, 0]);
   });
 
   it('a plugin throwing in onEvent and onReport changes nothing in the stream; onPluginError gets both, named', async () => {
