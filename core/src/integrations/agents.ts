@@ -74,6 +74,8 @@ class SluiceAgentsModel implements Model {
   readonly #api: 'responses' | 'chat_completions';
   /** `options.client`'s copy that calls are sent with (its requests tied to each call's signal). */
   readonly #sender: OpenAI | undefined;
+  /** The SDK model of calls without relay settings, by the model name it was made for. */
+  #direct: { model: string; inner: Model } | undefined;
 
   constructor(sluice: Pipeline, slot: ModelSlot, options: AgentsModelProviderOptions, sender: OpenAI | undefined) {
     this.#sluice = sluice;
@@ -103,11 +105,21 @@ class SluiceAgentsModel implements Model {
     });
   }
 
-  /** The SDK's own model for this call, on the relay's client and resolved model. */
+  /**
+   * The SDK's own model for this call, on the relay's client and resolved model. Without a relay
+   * every call of the slot sends with the same client and model name: that model is made once
+   * (the SDK's models keep no per-call state), a relay call gets its own.
+   */
   #inner(active: ActiveCall): Model {
     const relay = active.allow.relay;
     const client = openAIClientFor(this.#sender, relay);
     const model = relay?.model ?? active.call.model;
+    if (relay) return this.#build(client, model);
+    if (this.#direct?.model !== model) this.#direct = { model, inner: this.#build(client, model) };
+    return this.#direct.inner;
+  }
+
+  #build(client: OpenAI, model: string): Model {
     return this.#api === 'chat_completions' ? new OpenAIChatCompletionsModel(client, model) : new OpenAIResponsesModel(client, model);
   }
 

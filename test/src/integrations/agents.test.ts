@@ -81,6 +81,17 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     expect(recorder.records.flatMap((r) => (r.hook === 'onAllow' ? [r.allow.executionId] : []))).toEqual(['ex_1', 'ex_2', 'ex_3']);
   });
 
+  it('without relay settings each call goes out with its own call\'s model, also when a plugin changed it for one call', async () => {
+    let n = 0;
+    // The second call of the run asks for another model; the SDK model made for the first is not reused for it.
+    const reroute: SluicePlugin = { name: 'reroute', apply: (hooks) => hooks.beforePrepare.tap('reroute', (call) => (++n === 2 ? { ...call, model: 'gpt-fake-other' } : call)) };
+    const sluice = createPipeline({ plugins: [reroute] });
+    const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT], api, client: client() }), tracingDisabled: true });
+    await runner.run(weatherAgent(), 'Weather and time in Paris?');
+    const slotModel = SLOT.requiredModel.split('/').pop();
+    expect(server().requests.map((r) => (r.body as { model: string }).model)).toEqual([slotModel, 'gpt-fake-other', slotModel]);
+  });
+
   it('forwards the ModelRequest intact (instructions, tools, previous turn items)', async () => {
     const sluice = createPipeline();
     const runner = new Runner({ modelProvider: createModelProvider(sluice, { slots: [SLOT], api, client: client() }), tracingDisabled: true });
