@@ -18,14 +18,8 @@ function innerFor(source: unknown, raw: unknown, options: TranslatorOptions): In
 
 /** Translates one Agents SDK model call's stream events (`StreamEvent` of `@openai/agents`). */
 export class AgentsModelTranslator extends BaseTranslator<unknown> {
-  readonly #options: TranslatorOptions;
   #inner: Inner | undefined;
   #done: unknown;
-
-  constructor(options: TranslatorOptions = {}) {
-    super(options);
-    this.#options = options;
-  }
 
   protected map(event: unknown, index: number): void {
     // Plain property loads (see `asRecord`): this runs twice per token (raw event + summary).
@@ -33,7 +27,8 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
     switch (asString(record?.type)) {
       case 'model': {
         const raw = record!.event;
-        this.#inner ??= innerFor(prop(prop(event, 'providerData'), 'rawModelEventSource'), raw, { ...this.#options, writer: this.writer });
+        // The inner translator writes into this one's writer (which carries the id prefix and message id).
+        this.#inner ??= innerFor(prop(prop(event, 'providerData'), 'rawModelEventSource'), raw, { writer: this.writer });
         if (!this.#inner) return this.skip(index, 'raw model event of an unknown provider shape');
         this.#inner.feed(raw);
         return;
