@@ -78,6 +78,6 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
  */
 export function noteCallerSignal(rows: Row[]): Row[] {
   const signal = rows.find((r) => r.id.endsWith('.bare-signal'));
-  if (signal) signal.note = 'the bare SDK composing a caller\'s signal per request (AbortSignal.any); Sluice ties its call signal with a listener instead';
+  if (signal) signal.note = 'the bare SDK composing a caller\'s signal per request (AbortSignal.any); Sluice binds each request to its call\'s controller instead';
   return rows;
 }
