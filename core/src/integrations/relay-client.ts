@@ -1,7 +1,7 @@
 // Why this file exists: the Agents and openai integrations send every call with an `openai` client
 // made the same way: a copy of the app's client (or a relay client built from an Allow's relay
-// settings: the relay's base URL and single-use key, no SDK-level retries) whose requests are tied
-// to the call's own abort signal by one listener instead of the SDK's `AbortSignal.any`.
+// settings: the relay's base URL and single-use key, no SDK-level retries) whose requests are bound
+// to the call's own abort controller instead of the SDK's `AbortSignal.any`.
 import OpenAI from 'openai';
 import { callControllerOf } from '../call-abort.ts';
 import { SluiceConfigError } from '../errors.ts';
