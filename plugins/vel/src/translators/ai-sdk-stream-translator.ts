@@ -32,7 +32,7 @@ export class AiSdkStreamTranslator extends BaseTranslator<unknown> {
     switch (type) {
       case 'stream-start':
       case 'raw':
-        this.skip(index, `${type} carries nothing for the UI`);
+        // Nothing for the UI (the AI SDK reports the warnings itself): absorbed, not a skip.
         return;
       case 'response-metadata': {
         const id = str(part, 'id');

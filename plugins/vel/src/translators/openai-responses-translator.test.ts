@@ -344,6 +344,30 @@ describe('OpenAIResponsesTranslator endings', () => {
     expect(summarize(events)).toMatchObject({ text: 'From the final response.', toolInputs: [{ toolCallId: 'call_x', toolName: 'f', input: { z: 0 } }], finishReason: 'tool-calls' });
   });
 
+  it('events that carry nothing new (content part opened, hosted tool progress) are absorbed: state.skipped lists only what could not be used', async () => {
+    const searchAdded: Json = { type: 'response.output_item.added', output_index: 1, item: { id: 'ws_1', type: 'web_search_call', status: 'in_progress' } };
+    const progress = ['in_progress', 'searching', 'completed'].map((step): Json => ({ type: `response.web_search_call.${step}`, item_id: 'ws_1', output_index: 1 }));
+    const { events, translator } = run([
+      created,
+      messageAdded('m'),
+      { type: 'response.content_part.added', item_id: 'm', output_index: 0, content_index: 0, part: { type: 'output_text', text: '' } },
+      textDelta('m', 'Hi'),
+      searchAdded,
+      ...progress,
+      { type: 'response.output_item.done', output_index: 1, item: { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } } },
+      { type: 'response.completed', response: response({ status: 'completed' }) },
+    ]);
+    await assertValidVelStream(events);
+    expect(summarize(events).text).toBe('Hi');
+    expect(translator.state.skipped).toEqual([]);
+  });
+
+  it('no recorded stream has a skip record for an event type the translator knows to carry nothing new', () => {
+    const progress = /^response\.(content_part\.added|reasoning_summary_part\.added|\w+_call\.(in_progress|searching|completed|interpreting|generating|partial_image|failed)|mcp_list_tools\.\w+|shell_call_command\.\w+)/;
+    const reasons = fixtureFiles(FAMILY).flatMap((file) => run(readFixture(FAMILY, file)).translator.state.skipped.map((s) => s.reason));
+    expect(reasons.filter((reason) => progress.test(reason))).toEqual([]);
+  });
+
   it('unknown event types are skipped with a reason', () => {
     const translator = createOpenAIResponsesTranslator({ idPrefix: 'p' });
     translator.push(created);

@@ -34,7 +34,12 @@ const PROVIDER_TOOLS = new Map<string, string>([
 /** Output items that carry nothing a UI message holds. */
 const IGNORED_ITEMS = new Set(['compaction', 'additional_tools', 'mcp_approval_response', 'tool_search_call', 'tool_search_output', 'program', 'program_output']);
 
-/** Events whose content arrives again, complete, with `response.output_item.done`: skipped with this reason. */
+/**
+ * Events that carry nothing new (their content arrives again, complete, with
+ * `response.output_item.done`), by type → why. They are absorbed without a record in
+ * `state.skipped`, which lists only events the translator could not use: every stream has some of
+ * these, and a record kept per call in flight costs ~100 bytes.
+ */
 const PROGRESS_NOTES = new Map<string, string>([
   ['response.content_part.added', 'opens a content part; its text starts with the first delta'],
   ['response.reasoning_summary_part.added', 'opens a summary part; its text starts with the first delta'],
@@ -61,8 +66,6 @@ const PROGRESS_NOTES = new Map<string, string>([
   ['response.shell_call_command.delta', 'shell commands arrive with response.output_item.done'],
   ['response.shell_call_command.done', 'shell commands arrive with response.output_item.done'],
 ]);
-/** The skip reason of each progress event, made once (a reason string per event would be kept per skip). */
-const PROGRESS_REASONS = new Map([...PROGRESS_NOTES].map(([type, note]) => [type, `${type}: ${note}`]));
 
 /** One output item, known by its output index (stable) and every id it was seen under (ids may rotate). */
 interface OutputItem {
@@ -341,8 +344,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
         this.#error(str(event, 'message') ?? errorText(event.error) ?? str(event, 'code') ?? 'error');
         return;
       default:
-        if (type !== undefined && PROGRESS_REASONS.has(type)) this.skip(index, PROGRESS_REASONS.get(type)!);
-        else this.skip(index, `unknown event type ${JSON.stringify(type)}`);
+        if (type === undefined || !PROGRESS_NOTES.has(type)) this.skip(index, `unknown event type ${JSON.stringify(type)}`);
     }
   }
 
