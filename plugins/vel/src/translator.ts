@@ -132,6 +132,8 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   fail(errorText: string): VelEvent[] {
     if (this.#done) return [];
     this.writer.error(errorText);
+    // Flush first: a translator's own finish reason, set as it settles, must not replace `error`.
+    this.settle();
     this.state.finishReason = 'error';
     return this.finish();
   }

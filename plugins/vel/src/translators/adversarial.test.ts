@@ -138,6 +138,17 @@ describe.each(SUBJECTS)('$name under hostile input', (subject) => {
     fc.assert(fc.property(mutated, end, (events, how) => expectValid(run(subject, events, how))), RUNS);
   });
 
+  it('fail() after part of a real stream: the error chunk, then finish with finish reason "error"', () => {
+    for (const stream of subject.streams()) {
+      const translator = subject.create();
+      const events = stream.slice(0, Math.ceil(stream.length / 2)).flatMap((event) => translator.push(event));
+      events.push(...translator.fail('the connection dropped'));
+      expectValid(events);
+      expect(events).toContainEqual({ type: 'error', errorText: 'the connection dropped' });
+      expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'error' });
+    }
+  });
+
   it('unknown event types are skipped with a reason', () => {
     const translator = subject.create();
     expect(translator.push({ type: 'x-unknown-event-type', payload: 1 })).toEqual(expect.any(Array));
