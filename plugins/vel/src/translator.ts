@@ -57,12 +57,18 @@ export function randomIdPrefix(): string {
 export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   protected readonly writer: VelWriter;
   readonly #ownsWriter: boolean;
-  readonly state: TranslatorState = { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: [] };
+  readonly state: TranslatorState;
   #index = 0;
   #done = false;
   #settled = false;
 
-  constructor(options: TranslatorOptions = {}) {
+  /**
+   * @param state Record into this state instead of a new one: a translator that hands every event
+   *   to another (sharing its writer) shares its state too, so what the inner one learns is the
+   *   outer one's without a copy.
+   */
+  constructor(options: TranslatorOptions = {}, state?: TranslatorState) {
+    this.state = state ?? { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: [] };
     this.#ownsWriter = options.writer === undefined;
     this.writer =
       options.writer ??

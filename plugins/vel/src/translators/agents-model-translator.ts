@@ -3,16 +3,16 @@
 // complete truth (reasoning, tool-call deltas), so they are translated by the provider's translator;
 // the summaries are used only for models that do not expose raw events.
 import { usageFromAgents } from '@sluice/core';
-import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type VelTranslator } from '../translator.ts';
+import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type TranslatorState, type VelTranslator } from '../translator.ts';
 import { OpenAIChatTranslator } from './openai-chat-translator.ts';
 import { OpenAIResponsesTranslator } from './openai-responses-translator.ts';
 
 type Inner = OpenAIChatTranslator | OpenAIResponsesTranslator;
 
-function innerFor(source: unknown, raw: unknown, options: TranslatorOptions): Inner | undefined {
+function innerFor(source: unknown, raw: unknown, options: TranslatorOptions, state: TranslatorState): Inner | undefined {
   const type = str(raw, 'type');
-  if (source === 'openai-responses' || (type !== undefined && (type.startsWith('response.') || type === 'error'))) return new OpenAIResponsesTranslator(options);
-  if (source === 'openai-chat-completions' || str(raw, 'object') === 'chat.completion.chunk' || Array.isArray(prop(raw, 'choices'))) return new OpenAIChatTranslator(options);
+  if (source === 'openai-responses' || (type !== undefined && (type.startsWith('response.') || type === 'error'))) return new OpenAIResponsesTranslator(options, state);
+  if (source === 'openai-chat-completions' || str(raw, 'object') === 'chat.completion.chunk' || Array.isArray(prop(raw, 'choices'))) return new OpenAIChatTranslator(options, state);
   return undefined;
 }
 
@@ -27,8 +27,9 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
     switch (asString(record?.type)) {
       case 'model': {
         const raw = record!.event;
-        // The inner translator writes into this one's writer (which carries the id prefix and message id).
-        this.#inner ??= innerFor(prop(prop(event, 'providerData'), 'rawModelEventSource'), raw, { writer: this.writer });
+        // The inner translator writes into this one's writer (which carries the id prefix and message
+        // id) and records into this one's state (usage, finish reason, skips).
+        this.#inner ??= innerFor(prop(prop(event, 'providerData'), 'rawModelEventSource'), raw, { writer: this.writer }, this.state);
         if (!this.#inner) return this.skip(index, 'raw model event of an unknown provider shape');
         this.#inner.feed(raw);
         return;
@@ -52,8 +53,6 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
     const done = this.#done;
     if (this.#inner) {
       this.#inner.settle();
-      Object.assign(this.state, { usage: this.#inner.state.usage, finishReason: this.#inner.state.finishReason, responseId: this.#inner.state.responseId, model: this.#inner.state.model });
-      this.state.skipped.push(...this.#inner.state.skipped);
     } else if (done !== undefined) {
       // No raw events: tool calls and usage come from the summary.
       let toolCalls = 0;

@@ -1,0 +1,54 @@
+// The Agents SDK model translator over recorded provider streams, as the SDK hands them on (raw
+// `model` events beside its own summaries): the same Vel stream and the same state (usage, finish
+// reason, response id, model, skips) as the provider's translator fed the raw events directly.
+import type { VelEvent } from '@sluice/core';
+import { describe, expect, it } from 'vitest';
+import { assertValidVelStream, fixtureFiles, readFixture } from '../testing/conformance.ts';
+import type { VelTranslator } from '../translator.ts';
+import { AgentsModelTranslator } from './agents-model-translator.ts';
+import { OpenAIChatTranslator } from './openai-chat-translator.ts';
+import { OpenAIResponsesTranslator } from './openai-responses-translator.ts';
+
+function drive(translator: VelTranslator, native: readonly unknown[]): VelEvent[] {
+  const events = native.flatMap((event) => translator.push(event));
+  events.push(...translator.finish());
+  return events;
+}
+
+/** What the Agents SDK yields for a model call: each raw event, and a text summary beside each text delta. */
+function agentsEvents(native: readonly unknown[], source: string): unknown[] {
+  const out: unknown[] = [{ type: 'response_started' }];
+  for (const event of native) {
+    out.push({ type: 'model', event, providerData: { rawModelEventSource: source } });
+    const delta = (event as { type?: unknown; delta?: unknown }).type === 'response.output_text.delta' ? (event as { delta: string }).delta : undefined;
+    if (delta !== undefined) out.push({ type: 'output_text_delta', delta, itemId: 'summary' });
+  }
+  // No usage in the summary: it would fill in for a raw stream without any (by design), and the
+  // comparison is with what the raw stream says.
+  out.push({ type: 'response_done', response: { id: 'summary-id', output: [] } });
+  return out;
+}
+
+const FAMILIES = [
+  { family: 'openai-responses', source: 'openai-responses', direct: () => new OpenAIResponsesTranslator({ idPrefix: 'p' }) },
+  { family: 'openai-chat', source: 'openai-chat-completions', direct: () => new OpenAIChatTranslator({ idPrefix: 'p' }) },
+] as const;
+
+describe('AgentsModelTranslator over recorded streams', () => {
+  describe.each(FAMILIES)('$family', ({ family, source, direct }) => {
+    it.each(fixtureFiles(family))('%s: the provider translator\'s events and state', async (file) => {
+      const native = readFixture(family, file);
+      const reference = direct();
+      const expected = drive(reference, native);
+      const translator = new AgentsModelTranslator({ idPrefix: 'p' });
+      const events = drive(translator, agentsEvents(native, source));
+      await assertValidVelStream(events);
+      // The summaries add a step around the raw events; everything else is the provider translator's.
+      expect(events.filter((e) => e.type !== 'start-step' && e.type !== 'finish-step')).toEqual(expected.filter((e) => e.type !== 'start-step' && e.type !== 'finish-step'));
+      const { skipped, ...state } = translator.state;
+      const { skipped: expectedSkipped, ...expectedState } = reference.state;
+      expect(state).toEqual(expectedState);
+      expect(skipped).toEqual(expectedSkipped);
+    });
+  });
+});
