@@ -96,6 +96,18 @@ function geminiText(n: number): string[] {
   ];
 }
 
+/** A Vertex AI function call whose one string argument streams in `n` `partialArgs` chunks (a file written by a tool, say). */
+function geminiStreamedArgument(n: number): string[] {
+  const call = (functionCall: Record<string, unknown>) => J({ candidates: [{ content: { parts: [{ functionCall }], role: 'model' }, index: 0 }], modelVersion: 'gemini-fake' });
+  return [
+    call({ name: 'write_file', willContinue: true }),
+    call({ partialArgs: [{ jsonPath: '$.path', stringValue: 'notes.md' }], willContinue: true }),
+    ...Array.from({ length: n }, (_, i) => call({ partialArgs: [{ jsonPath: '$.content', stringValue: `line ${i}: "quoted" text\n`, willContinue: true }], willContinue: true })),
+    call({ partialArgs: [{ jsonPath: '$.content', stringValue: '' }] }),
+    J({ candidates: [{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 }], modelVersion: 'gemini-fake' }),
+  ];
+}
+
 function aiSdkText(n: number): string[] {
   const usage = { inputTokens: { total: 12, noCache: 12, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: n, text: n, reasoning: 0 } };
   return [
@@ -151,6 +163,13 @@ export async function translatorRows(config: TranslatorsConfig): Promise<Row[]> 
     textInput('anthropic.text', 'Anthropic Messages translator', () => new AnthropicMessagesTranslator({ idPrefix: 'bench' }), anthropicText(n), 'one event per delta'),
     fixtureInput('gemini.fixtures', 'google', 'Gemini translator', () => new GeminiTranslator({ idPrefix: 'bench' })),
     textInput('gemini.text', 'Gemini translator', () => new GeminiTranslator({ idPrefix: 'bench' }), geminiText(n), 'one chunk per delta'),
+    {
+      id: 'gemini.streamed-argument',
+      scenario: `Gemini translator: one tool argument streamed in ${n} partialArgs chunks`,
+      make: () => new GeminiTranslator({ idPrefix: 'bench' }),
+      streams: [fromLines(geminiStreamedArgument(n))],
+      lines: [geminiStreamedArgument(n)],
+    },
     textInput('ai-sdk.text', 'AI SDK V4 parts translator', () => new AiSdkStreamTranslator({ idPrefix: 'bench' }), aiSdkText(n), 'one part per delta'),
     textInput('agents-model.text', 'Agents SDK model translator', () => new AgentsModelTranslator({ idPrefix: 'bench' }), agentsText(n), 'raw event + summary per delta'),
   ];

@@ -49,6 +49,7 @@ interface PartialArg {
   numberValue?: number;
   boolValue?: boolean;
   nullValue?: unknown;
+  willContinue?: boolean;
 }
 interface Part {
   text?: string;
@@ -81,6 +82,39 @@ function applyPartialArg(args: Record<string, unknown>, arg: PartialArg): void {
   else if (arg.numberValue !== undefined) container[leaf] = arg.numberValue;
   else if (arg.boolValue !== undefined) container[leaf] = arg.boolValue;
   else if ('nullValue' in arg) container[leaf] = null;
+}
+
+/**
+ * The argument deltas of a streamed call, made the simple way: after every chunk the arguments are
+ * serialized again, less closing brackets and the quote of a string still open; what extends the
+ * text sent is the delta, and a text that no longer extends it stops the deltas. Then the rest of
+ * the final JSON.
+ */
+function reserializedDeltas(chunks: readonly PartialArg[][]): string[] {
+  const args: Record<string, unknown> = {};
+  const deltas: string[] = [];
+  let open: string | undefined;
+  let sent = '';
+  let stopped = false;
+  for (const partialArgs of chunks) {
+    for (const arg of partialArgs) {
+      if (arg.stringValue !== undefined && open !== arg.jsonPath) applyPartialArg(args, { ...arg, stringValue: undefined, nullValue: null } as PartialArg);
+      applyPartialArg(args, arg);
+      open = arg.stringValue !== undefined && arg.willContinue === true ? arg.jsonPath : undefined;
+    }
+    if (stopped) continue;
+    let text = JSON.stringify(args).replace(/[\]}]+$/, '');
+    if (open !== undefined) text = text.slice(0, -1);
+    if (!text.startsWith(sent)) {
+      stopped = true;
+      continue;
+    }
+    if (text.length > sent.length) deltas.push(text.slice(sent.length));
+    sent = text;
+  }
+  const final = JSON.stringify(args);
+  if (!stopped && final.startsWith(sent) && final.length > sent.length) deltas.push(final.slice(sent.length));
+  return deltas;
 }
 
 /** What the chunks say, read without the translator. */
@@ -224,6 +258,57 @@ describe('GeminiTranslator targeted cases', () => {
     expect(deltas.length).toBeGreaterThan(2);
     expect(deltas.join('')).toBe(JSON.stringify(input));
     expect(events.at(-1)).toMatchObject({ finishReason: 'tool-calls' });
+  });
+
+  it('a long string argument streamed in many chunks: deltas are each chunk\'s escaped text, concatenating to the final JSON', () => {
+    const pieces = Array.from({ length: 3000 }, (_, i) => `line ${i} "q" \\ é 👋\n`);
+    const { events } = run([
+      chunk([{ functionCall: { name: 'write_file', willContinue: true } }]),
+      chunk([{ functionCall: { partialArgs: [{ jsonPath: '$.path', stringValue: 'a.txt' }], willContinue: true } }]),
+      ...pieces.map((piece) => chunk([{ functionCall: { partialArgs: [{ jsonPath: '$.content', stringValue: piece, willContinue: true }], willContinue: true } }])),
+      chunk([{ functionCall: { partialArgs: [{ jsonPath: '$.content', stringValue: '' }] } }], { finishReason: 'STOP' }),
+    ]);
+    const deltas = events.flatMap((e) => (e.type === 'tool-input-delta' ? [e.inputTextDelta] : []));
+    const input = { path: 'a.txt', content: pieces.join('') };
+    expect(deltas.join('')).toBe(JSON.stringify(input));
+    // After the first piece (sent with its key): one delta per piece, then the closing quote and brace.
+    expect(deltas.slice(-(pieces.length + 1))).toEqual([...pieces.slice(1).map((piece) => JSON.stringify(piece).slice(1, -1)), '"', '}']);
+    expect(summarize(events).toolInputs).toEqual([{ toolCallId: 'g-call-1', toolName: 'write_file', input }]);
+  });
+
+  const str = (jsonPath: string, stringValue: string, willContinue = true): PartialArg => ({ jsonPath, stringValue, willContinue });
+  it.each<[string, PartialArg[][]]>([
+    ['a surrogate pair split across two chunks', [[str('$.a', 'x\ud83d')], [str('$.a', '\udc4by')], [str('$.a', 'z')]]],
+    ['a string continued after a later key was set', [[str('$.b.c', 'x')], [{ jsonPath: '$.b.d', numberValue: 1 }], [str('$.b.c', 'y')], [str('$.b.c', 'z')]]],
+    ['an open string that is not the last value', [[str('$.b.c', 'x', false), { jsonPath: '$.b.d', numberValue: 1 }, str('$.b.c', 'y')], [str('$.b.c', 'z')], [str('$.b.c', 'w')]]],
+    ['a string continued after an array element after it was set', [[str('$.list[0]', 'x')], [str('$.list[0]', 'y')], [{ jsonPath: '$.list[1]', numberValue: 2 }], [str('$.list[0]', 'z')]]],
+    ['a string that closes, then opens again at the same path', [[str('$.a', 'x')], [str('$.a', 'y', false)], [str('$.a', 'z')], [str('$.a', 'w')]]],
+  ])('%s: the same deltas as serializing the arguments after every chunk', (_name, chunks) => {
+    const { events } = run([
+      chunk([{ functionCall: { name: 'f', willContinue: true } }]),
+      ...chunks.map((partialArgs) => chunk([{ functionCall: { partialArgs, willContinue: true } }])),
+      chunk([{ functionCall: {} }], { finishReason: 'STOP' }),
+    ]);
+    expect(events.flatMap((e) => (e.type === 'tool-input-delta' ? [e.inputTextDelta] : []))).toEqual(reserializedDeltas(chunks));
+  });
+
+  it('streamed arguments, any order and any text (quotes, escapes, surrogate pairs split across chunks): the same deltas as serializing the arguments after every chunk', () => {
+    const paths = ['$.a', '$.b.c', '$.list[0]', '$.list[1]', '$.b.d'];
+    const partialArg = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ jsonPath: fc.constantFrom(...paths), stringValue: fc.string({ unit: fc.constantFrom('a', '"', '\\', '\n', 'é', '\ud83d', '\udc4b', '👋') }), willContinue: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ jsonPath: fc.constantFrom(...paths), numberValue: fc.integer() }) },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(partialArg, { minLength: 1, maxLength: 3 }), { maxLength: 25 }), (chunks) => {
+        const { events } = run([
+          chunk([{ functionCall: { name: 'f', willContinue: true } }]),
+          ...chunks.map((partialArgs) => chunk([{ functionCall: { partialArgs, willContinue: true } }])),
+          chunk([{ functionCall: {} }], { finishReason: 'STOP' }),
+        ]);
+        expect(events.flatMap((e) => (e.type === 'tool-input-delta' ? [e.inputTextDelta] : []))).toEqual(reserializedDeltas(chunks));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('the nested recording streams its arguments as deltas that concatenate to the final JSON', () => {

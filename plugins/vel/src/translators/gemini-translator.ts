@@ -5,7 +5,7 @@
 // (JSON path + value) and prompts the API blocks before any candidate exists.
 import type { Usage } from '@sluice/core';
 import { toVelFinishReason } from '../finish-reasons.ts';
-import { BaseTranslator, prop, str, type TranslatorOptions } from '../translator.ts';
+import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions } from '../translator.ts';
 
 /** A function call whose arguments arrive over several chunks (`willContinue` / `partialArgs`). */
 interface StreamingCall {
@@ -14,6 +14,14 @@ interface StreamingCall {
   args: Record<string, unknown>;
   /** The JSON path of the string value still being continued, if any. */
   openString: string | undefined;
+  /**
+   * `openString`'s segments when the text sent ends inside that string, the last value of the
+   * arguments: a chunk that only continues it appends its escaped text, without serializing the
+   * arguments again (which made a long streamed argument cost quadratic time).
+   */
+  openTail: PathSegment[] | undefined;
+  /** With `openTail`: the open string ends with a high surrogate (kept here: reading a character of a string built by `+` flattens it). */
+  openEndsHigh: boolean;
   /** The argument text sent as `tool-input-delta`s so far: always a prefix of the final JSON. */
   sent: string;
   /** Set when an update rewrote text already sent (out-of-order paths): no more deltas, the final input still goes out. */
@@ -68,6 +76,31 @@ function setPath(root: Record<string, unknown>, segments: readonly PathSegment[]
     Object.defineProperty(current, segment, { value: next, enumerable: true, configurable: true, writable: true });
     if (!last) current = next as Record<PathSegment, unknown>;
   }
+}
+
+/** Whether the value at `segments` is the last one `JSON.stringify(root)` writes (each segment the last key or index of its container). */
+function isLastValue(root: Record<string, unknown>, segments: readonly PathSegment[]): boolean {
+  let current: unknown = root;
+  for (const segment of segments) {
+    if (typeof current !== 'object' || current === null) return false;
+    if (Array.isArray(current)) {
+      if (segment !== current.length - 1) return false;
+    } else {
+      const keys = Object.keys(current);
+      if (keys[keys.length - 1] !== String(segment)) return false;
+    }
+    current = (current as Record<PathSegment, unknown>)[segment];
+  }
+  return true;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+function endsWithHighSurrogate(text: string): boolean {
+  const code = text.charCodeAt(text.length - 1);
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** Gemini usage → the normalized {@link Usage}; undefined when the metadata carries no token count. */
@@ -277,7 +310,7 @@ export class GeminiTranslator extends BaseTranslator<unknown> {
         this.skip(index, `function call ${toolCallId} started a second time`);
         return;
       }
-      this.#streaming = { toolCallId, toolName: name, args: {}, openString: undefined, sent: '', deltasStopped: false };
+      this.#streaming = { toolCallId, toolName: name, args: {}, openString: undefined, openTail: undefined, openEndsHigh: false, sent: '', deltasStopped: false };
       this.writer.toolInputStart(toolCallId, name);
       if (partialArgs) this.#applyPartialArgs(partialArgs, index);
       if (ends) this.#finishStreamingCall();
@@ -317,6 +350,7 @@ export class GeminiTranslator extends BaseTranslator<unknown> {
   #applyPartialArgs(partialArgs: readonly unknown[], index: number): void {
     const call = this.#streaming;
     if (!call) return;
+    if (partialArgs.length === 1 && this.#continueTail(call, partialArgs[0])) return;
     for (const arg of partialArgs) {
       const path = str(arg, 'jsonPath');
       const segments = path === undefined ? undefined : parseJsonPath(path);
@@ -353,6 +387,7 @@ export class GeminiTranslator extends BaseTranslator<unknown> {
    * deltas are the final JSON.
    */
   #sendArgsDelta(call: StreamingCall): void {
+    call.openTail = undefined;
     if (call.deltasStopped) return;
     let text = JSON.stringify(call.args).replace(/[\]}]+$/, '');
     if (call.openString !== undefined) text = text.slice(0, -1);
@@ -362,6 +397,36 @@ export class GeminiTranslator extends BaseTranslator<unknown> {
     }
     this.writer.toolInputDelta(call.toolCallId, text.slice(call.sent.length));
     call.sent = text;
+    if (call.openString !== undefined) {
+      const segments = parseJsonPath(call.openString);
+      const value = segments && isLastValue(call.args, segments) ? getPath(call.args, segments) : undefined;
+      if (typeof value === 'string') {
+        call.openTail = segments!;
+        call.openEndsHigh = endsWithHighSurrogate(value);
+      }
+    }
+  }
+
+  /**
+   * A chunk that only continues the string the sent text ends in (and keeps it open): the delta is
+   * the chunk's escaped text, exactly what serializing the arguments again would add. Declines
+   * (returns false) anything else, and a surrogate pair split across chunks, which serializes
+   * differently in halves.
+   */
+  #continueTail(call: StreamingCall, arg: unknown): boolean {
+    const segments = call.openTail;
+    if (segments === undefined || call.deltasStopped) return false;
+    const record = asRecord(arg);
+    const chunk = asString(record?.stringValue);
+    if (chunk === undefined || record!.willContinue !== true || record!.jsonPath !== call.openString) return false;
+    if (call.openEndsHigh || endsWithHighSurrogate(chunk) || isLowSurrogate(chunk.charCodeAt(0))) return false;
+    const previous = getPath(call.args, segments);
+    if (typeof previous !== 'string') return false;
+    setPath(call.args, segments, previous + chunk);
+    const delta = JSON.stringify(chunk).slice(1, -1);
+    if (delta !== '') this.writer.toolInputDelta(call.toolCallId, delta);
+    call.sent += delta;
+    return true;
   }
 
   #finishStreamingCall(): void {
