@@ -68,6 +68,7 @@ export const TRANSLATOR_ROWS = [
   'anthropic.text',
   'gemini.fixtures',
   'gemini.text',
+  'gemini.streamed-argument',
   'ai-sdk.text',
   'agents-model.text',
 ] as const;
