@@ -14,7 +14,7 @@ export interface Target {
 /** One result row. Times are in `unit`; `added` is in `addedUnit` (default `unit`). */
 export interface Row {
   id: string;
-  group: 'per call' | 'per event' | 'translators' | 'vela' | 'memory' | 'limits';
+  group: 'per call' | 'per event' | 'translators' | 'vela' | 'memory' | 'limits' | 'allocations';
   scenario: string;
   /** Operations behind one sample: calls, events per stream, in-flight calls. */
   n: number;
@@ -104,4 +104,5 @@ export const ROW_IDS: readonly string[] = [
   'memory.flat',
   'limits.bare',
   'limits.concurrency',
+  ...SDKS.flatMap((sdk) => [`alloc.${sdk}.bare`, `alloc.${sdk}.none`, `alloc.${sdk}.full`]),
 ];

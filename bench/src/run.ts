@@ -4,6 +4,7 @@
 import { cpus } from 'node:os';
 import { setTracingDisabled } from '@openai/agents';
 import type { Row } from './rows.ts';
+import { allocationRows, type AllocationsConfig } from './scenarios/allocations.ts';
 import { limitsRows, type LimitsConfig } from './scenarios/limits.ts';
 import { memoryRows, type MemoryConfig } from './scenarios/memory.ts';
 import { perCallRows, type PerCallConfig } from './scenarios/per-call.ts';
@@ -18,6 +19,7 @@ export interface BenchConfig {
   vela: VelaConfig;
   memory: MemoryConfig;
   limits: LimitsConfig;
+  allocations: AllocationsConfig;
 }
 
 /** `npm run bench`: a few minutes on 2 cores. */
@@ -33,6 +35,7 @@ export const FULL: BenchConfig = {
   vela: { warmup: 200, iterations: 1_000, streams: 200, deltasPerStream: 100, throughputRounds: 3 },
   memory: { inFlight: 2_000, rounds: 2, completed: 100_000, checkpoint: 10_000 },
   limits: { calls: 100_000, tenants: 10_000, rounds: 3 },
+  allocations: { warmup: 2_000, calls: 10_000, samplingInterval: 1_024 },
 };
 
 /** Every scenario at tiny N: for the smoke test, so no scenario can rot. */
@@ -48,9 +51,10 @@ export const SMOKE: BenchConfig = {
   vela: { warmup: 1, iterations: 3, streams: 4, deltasPerStream: 5, throughputRounds: 1 },
   memory: { inFlight: 10, rounds: 1, completed: 60, checkpoint: 20 },
   limits: { calls: 200, tenants: 20, rounds: 1 },
+  allocations: { warmup: 2, calls: 20, samplingInterval: 1_024 },
 };
 
-export const SCENARIOS = ['per-call', 'per-event', 'translators', 'vela', 'memory', 'limits'] as const;
+export const SCENARIOS = ['per-call', 'per-event', 'translators', 'vela', 'memory', 'limits', 'allocations'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The machine the numbers were taken on. */
@@ -86,6 +90,7 @@ export async function runBench(config: BenchConfig, options: { only?: readonly S
     vela: () => velaRows(config.vela),
     memory: () => memoryRows(config.memory),
     limits: () => limitsRows(config.limits),
+    allocations: () => allocationRows(config.allocations),
   };
   const rows: Row[] = [];
   for (const scenario of options.only ?? SCENARIOS) {
