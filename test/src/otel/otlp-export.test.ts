@@ -62,6 +62,8 @@ describe('startOtel → OTLP/HTTP', () => {
     const durations = metric('gen_ai.client.operation.duration');
     expect(durations.every((p) => p.attributes['gen_ai.operation.name'] === 'chat' && p.attributes['gen_ai.request.model'] === 'gpt-fake')).toBe(true);
     expect(durations.map((p) => p.attributes['error.type'] ?? null).sort()).toEqual(['InternalServerError', null]);
+    // …and the completed call its response model, the failed one none.
+    expect(durations.map((p) => p.attributes['gen_ai.response.model'] ?? null).sort()).toEqual(['gpt-fake', null]);
     const tokens = metric('gen_ai.client.token.usage');
     expect(tokens.map((p) => [p.attributes['gen_ai.token.type'], p.sum]).sort()).toEqual([
       ['input', 21],
