@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import type { ModelCall, Outcome } from './model-call.ts';
@@ -219,6 +220,41 @@ describe('createPipeline', () => {
       ['aborted', 'stop'],
       ['aborted', 'consumer stopped'],
     ]);
+  });
+
+  it('without pre-request taps a call starts allowed at once; an aborted caller signal, a bad one and a closed pipeline still reject', async () => {
+    const { sluice, outcomes } = reportsOf(); // only an onReport tap: the path without beforePrepare/prepare/onAllow
+    const caller = new AbortController();
+    const started = sluice.startCall({ ...init, signal: caller.signal });
+    expect(started).toBeInstanceOf(Promise);
+    const active = await started;
+    expect(active.call.decision).toEqual({ outcome: 'allow' });
+    expect(active.allow).toBe(active.call.decision);
+    expect(sluice.activeCalls).toBe(1);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+    active.complete({ usage: undefined });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    expect(sluice.activeCalls).toBe(0);
+
+    const aborted = new AbortController();
+    aborted.abort(new Error('gone before the call'));
+    await expect(sluice.startCall({ ...init, signal: aborted.signal })).rejects.toThrow('gone before the call');
+    // Not an AbortSignal: a rejection (never a synchronous throw), and no call is left open.
+    let thrown: unknown;
+    const bad = (() => {
+      try {
+        return sluice.startCall({ ...init, signal: {} as AbortSignal });
+      } catch (error) {
+        thrown = error;
+        return undefined;
+      }
+    })();
+    expect(thrown).toBeUndefined();
+    await expect(bad).rejects.toThrow(TypeError);
+    expect(sluice.activeCalls).toBe(0);
+    await sluice.close();
+    await expect(sluice.startCall(init)).rejects.toBeInstanceOf(SluiceClosedError);
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['completed', 'aborted']);
   });
 
   it('withScope() scopes calls; concurrent scopes do not leak into each other', async () => {

@@ -187,7 +187,56 @@ class SluicePipeline implements Pipeline, CallSink {
     return this.#active.size;
   }
 
-  async startCall(init: CallInit): Promise<ActiveCall> {
+  startCall(init: CallInit): Promise<ActiveCall> {
+    const hooks = this.hooks;
+    // No pre-request hook tapped (no plugins, or only stream and report plugins such as Vel): nothing
+    // can deny, shape or hold the call, so it is allowed here without an async function's frame.
+    if (this.#closing || hookInUse(hooks.beforePrepare) || hookInUse(hooks.prepare) || hookInUse(hooks.onAllow)) return this.#startCall(init);
+    const parent = init.signal ?? undefined;
+    const source = EVENT_SOURCE[init.source]?.[init.api];
+    // An aborted caller signal or a call the integration described wrongly: the general path reports them.
+    if (parent?.aborted || source === undefined) return this.#startCall(init);
+    const controller = createCallAbortController();
+    let unlink: (() => void) | undefined;
+    try {
+      if (parent) {
+        const forwardAbort = () => controller.abort(parent.reason);
+        parent.addEventListener('abort', forwardAbort, { once: true });
+        unlink = () => parent.removeEventListener('abort', forwardAbort);
+      }
+      const call = this.#newCall(init, controller.signal);
+      const allow: Allow = { outcome: 'allow' };
+      call.decision = allow;
+      const active = new ActiveCall(this, call, allow, source, controller, unlink);
+      this.#active.add(active);
+      return Promise.resolve(active);
+    } catch (error) {
+      // Only a caller signal that is not an AbortSignal gets here: a rejection, as from `async`.
+      unlink?.();
+      return Promise.reject(error);
+    }
+  }
+
+  #newCall(init: CallInit, signal: AbortSignal): ModelCall {
+    return {
+      id: newCallId(),
+      source: init.source,
+      api: init.api,
+      stream: init.stream,
+      model: init.model,
+      slot: init.slot,
+      scope: init.scope ?? currentScope(),
+      estimatedCostUsd: init.estimatedCostUsd,
+      signal,
+      attributes: init.attributes ?? {},
+      request: init.request,
+      createdAt: performance.now(),
+      decision: undefined,
+    };
+  }
+
+  /** The general path: the pre-request hooks, any of which may answer later, deny or fail. */
+  async #startCall(init: CallInit): Promise<ActiveCall> {
     if (this.#closing) throw new SluiceClosedError();
     const controller = createCallAbortController();
     const parent = init.signal ?? undefined;
@@ -201,21 +250,7 @@ class SluicePipeline implements Pipeline, CallSink {
     }
     // A closure only when there is a caller signal to unlink (most calls have none).
     const unlink = forwardAbort ? () => parent?.removeEventListener('abort', forwardAbort) : undefined;
-    let call: ModelCall = {
-      id: newCallId(),
-      source: init.source,
-      api: init.api,
-      stream: init.stream,
-      model: init.model,
-      slot: init.slot,
-      scope: init.scope ?? currentScope(),
-      estimatedCostUsd: init.estimatedCostUsd,
-      signal: controller.signal,
-      attributes: init.attributes ?? {},
-      request: init.request,
-      createdAt: performance.now(),
-      decision: undefined,
-    };
+    let call = this.#newCall(init, controller.signal);
     const hooks = this.hooks;
     try {
       if (call.signal.aborted) throw abortError(call.signal);
