@@ -38,6 +38,8 @@ type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
  * only the inner request's own controller ever cancels anything, so one shared instance is enough.
  */
 const UNUSED_CONTROLLER = new AbortController();
+/** The `options` of those props: never read, so one shared object. */
+const NO_OPTIONS = Object.freeze({});
 
 /**
  * One openai stream's items, observed for its call: each item to `onEvent`, what the API tells about
@@ -219,6 +221,22 @@ function chatInfo(completion: ChatCompletion): CompletionInfo {
   };
 }
 
+// What each API sends and how its answer settles the call: made once, not per call.
+const sendChat = (target: OpenAI, body: never, options: RequestOptions) => target.chat.completions.create(body, options);
+const sendResponses = (target: OpenAI, body: never, options: RequestOptions) => target.responses.create(body, options);
+
+function settleChat(active: ActiveCall, data: ChatCompletion | Stream<ChatCompletionChunk>, target: OpenAI, hideUsageChunk: boolean): ChatCompletion | Stream<ChatCompletionChunk> {
+  if (data instanceof Stream) return observeStream(target, data, active, new ChatStreamObserver(active, hideUsageChunk));
+  active.complete(chatInfo(data));
+  return data;
+}
+
+function settleResponses(active: ActiveCall, data: OpenAIResponse | Stream<ResponseStreamEvent>, target: OpenAI): OpenAIResponse | Stream<ResponseStreamEvent> {
+  if (data instanceof Stream) return observeStream(target, data, active, new ResponsesStreamObserver(active));
+  active.complete(responseInfo(data));
+  return data;
+}
+
 /**
  * Returns a copy of `client` whose `chat.completions.create` and `responses.create` (and the helpers
  * built on them: `.stream()`, `.parse()`) run every call through `sluice`. The original client is
@@ -242,7 +260,8 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
     body: { model?: unknown; stream?: unknown },
     requestOptions: RequestOptions | undefined,
     send: (target: OpenAI, body: never, options: RequestOptions) => APIPromise<T>,
-    settle: (active: ActiveCall, data: T, target: OpenAI) => T,
+    settle: (active: ActiveCall, data: T, target: OpenAI, hideUsageChunk: boolean) => T,
+    hideUsageChunk = false,
   ): APIPromise<T> {
     let sent: { active: ActiveCall; inner: APIPromise<T>; target: OpenAI } | undefined;
     const props = (async () => {
@@ -270,7 +289,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
         const response = await inner.asResponse();
         // Only `response` is read from these props (our parse takes the inner request's own);
         // the SDK's helpers read the request id off the response.
-        return { response, options: {}, controller: UNUSED_CONTROLLER } as never;
+        return { response, options: NO_OPTIONS, controller: UNUSED_CONTROLLER } as never;
       } catch (error) {
         active.fail(error);
         throw error;
@@ -279,7 +298,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
     const parse = async () => {
       const { active, inner, target } = sent!;
       try {
-        return settle(active, (await inner) as T, target);
+        return settle(active, (await inner) as T, target, hideUsageChunk);
       } catch (error) {
         active.fail(error);
         throw error;
@@ -293,31 +312,11 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
   const chatCreate = (body: ChatCompletionCreateParams, requestOptions?: RequestOptions) => {
     const injectUsage = body?.stream === true && requestStreamUsage && body.stream_options?.include_usage !== true;
     const sent = injectUsage ? { ...body, stream_options: { ...body.stream_options, include_usage: true } } : body;
-    return run<ChatCompletion | Stream<ChatCompletionChunk>>(
-      'chat_completions',
-      sent,
-      requestOptions,
-      (target, b, o) => target.chat.completions.create(b, o),
-      (active, data, target) => {
-        if (data instanceof Stream) return observeStream(target, data, active, new ChatStreamObserver(active, injectUsage));
-        active.complete(chatInfo(data));
-        return data;
-      },
-    );
+    return run<ChatCompletion | Stream<ChatCompletionChunk>>('chat_completions', sent, requestOptions, sendChat, settleChat, injectUsage);
   };
 
   const responsesCreate = (body: ResponseCreateParams, requestOptions?: RequestOptions) =>
-    run<OpenAIResponse | Stream<ResponseStreamEvent>>(
-      'responses',
-      body,
-      requestOptions,
-      (target, b, o) => target.responses.create(b, o),
-      (active, data, target) => {
-        if (data instanceof Stream) return observeStream(target, data, active, new ResponsesStreamObserver(active));
-        active.complete(responseInfo(data));
-        return data;
-      },
-    );
+    run<OpenAIResponse | Stream<ResponseStreamEvent>>('responses', body, requestOptions, sendResponses, settleResponses);
 
   // Instance properties shadow the prototype methods on this copy only; the SDK's own helpers
   // (`stream()`, `parse()`) call `this._client.chat.completions.create`, so they go through too.
