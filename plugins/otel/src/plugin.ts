@@ -97,13 +97,13 @@ function inputMessagesOf(call: ModelCall): unknown {
   return instructions !== undefined ? [{ role: 'system', content: instructions }, ...(Array.isArray(input) ? input : [{ role: 'user', content: input }])] : input;
 }
 
-function setUsage(attributes: Attributes, names: GenAiNames, usage: Usage | undefined): void {
+function setUsage(span: Span, names: GenAiNames, usage: Usage | undefined): void {
   if (!usage) return;
-  if (usage.inputTokens !== undefined) attributes[names.inputTokens] = usage.inputTokens;
-  if (usage.outputTokens !== undefined) attributes[names.outputTokens] = usage.outputTokens;
-  if (usage.cachedInputTokens !== undefined) attributes[names.cacheReadInputTokens] = usage.cachedInputTokens;
-  if (usage.cacheWriteInputTokens !== undefined) attributes[names.cacheCreationInputTokens] = usage.cacheWriteInputTokens;
-  if (usage.reasoningTokens !== undefined) attributes[names.reasoningOutputTokens] = usage.reasoningTokens;
+  if (usage.inputTokens !== undefined) span.setAttribute(names.inputTokens, usage.inputTokens);
+  if (usage.outputTokens !== undefined) span.setAttribute(names.outputTokens, usage.outputTokens);
+  if (usage.cachedInputTokens !== undefined) span.setAttribute(names.cacheReadInputTokens, usage.cachedInputTokens);
+  if (usage.cacheWriteInputTokens !== undefined) span.setAttribute(names.cacheCreationInputTokens, usage.cacheWriteInputTokens);
+  if (usage.reasoningTokens !== undefined) span.setAttribute(names.reasoningOutputTokens, usage.reasoningTokens);
 }
 
 /**
@@ -196,81 +196,93 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         const endedAt = performance.now();
         // What a sampler decides on, given when the span is created (the semconv's creation-time
         // attributes, and the outcome: the span is made when the call is over). The rest is set
-        // after: the SDK validates creation attributes twice and set ones once, per value.
+        // on the span one by one: the SDK validates creation attributes twice and set ones once,
+        // per value, and an object of them built first would only be taken apart again.
         const start: Attributes = {
           [names.operationName]: 'chat',
           [names.providerName]: providerName(call),
           [names.requestModel]: call.model,
           [SLUICE.outcome]: outcome.status,
         };
-        const attributes: Attributes = {
-          [SLUICE.callId]: call.id,
-          [SLUICE.source]: call.source,
-          [SLUICE.api]: call.api,
-        };
-        if (names.requestStream) attributes[names.requestStream] = call.stream;
-        if (call.scope) {
-          attributes[SLUICE.tenantId] = call.scope.customerTenantId;
-          attributes[SLUICE.delegationId] = call.scope.delegationId;
-          if (call.scope.userId) attributes[SLUICE.userId] = call.scope.userId;
-        }
-        if (call.slot) attributes[SLUICE.slotId] = call.slot.slotId;
-        if (record.input !== undefined) attributes[names.inputMessages] = record.input;
-        const waited = call.attributes[SLUICE.queueWaitMs];
-        if (typeof waited === 'number') attributes[SLUICE.queueWaitMs] = waited;
         // The authorization: the allow on the call, or the denial in the outcome.
         const allow = call.decision?.outcome === 'allow' ? call.decision : undefined;
         const denial = outcome.status === 'denied' ? outcome.denial : undefined;
-        let authorization: Attributes | undefined;
-        if (allow && record.authorizedAt) {
-          authorization = { [SLUICE.authorizationOutcome]: 'allow' };
-          if (allow.decidedBy) authorization[SLUICE.decidedBy] = allow.decidedBy;
-          if (allow.executionId) authorization[SLUICE.executionId] = attributes[SLUICE.executionId] = allow.executionId;
-          attributes[SLUICE.authorizationOutcome] = 'allow';
-        } else if (denial) {
-          authorization = { [SLUICE.authorizationOutcome]: denial.outcome, [SLUICE.authorizationReason]: denial.code, message: denial.message };
-          if (denial.decidedBy) authorization[SLUICE.decidedBy] = denial.decidedBy;
-          if (denial.executionId) authorization[SLUICE.executionId] = denial.executionId;
-          attributes[SLUICE.authorizationOutcome] = denial.outcome;
-          attributes[SLUICE.authorizationReason] = denial.code;
-        }
         const server = (allow?.relay ? serverOf(allow.relay.baseURL) : undefined) ?? serverOf(typeof call.attributes['sluice.server.url'] === 'string' ? call.attributes['sluice.server.url'] : undefined);
         if (server) {
           start[names.serverAddress] = server.address;
           start[names.serverPort] = server.port;
         }
-        if (outcome.timeToFirstTokenMs !== undefined) {
-          attributes[names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs] = names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs;
+        // Times are performance.now() readings (the call's creation, its authorization, its first
+        // event, now): the SDK maps them onto its clock as it does its own.
+        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes: start, startTime: call.createdAt }, record.parent);
+        span.setAttribute(SLUICE.callId, call.id);
+        span.setAttribute(SLUICE.source, call.source);
+        span.setAttribute(SLUICE.api, call.api);
+        if (names.requestStream) span.setAttribute(names.requestStream, call.stream);
+        if (call.scope) {
+          span.setAttribute(SLUICE.tenantId, call.scope.customerTenantId);
+          span.setAttribute(SLUICE.delegationId, call.scope.delegationId);
+          if (call.scope.userId) span.setAttribute(SLUICE.userId, call.scope.userId);
         }
+        if (call.slot) span.setAttribute(SLUICE.slotId, call.slot.slotId);
+        if (record.input !== undefined) span.setAttribute(names.inputMessages, record.input);
+        const waited = call.attributes[SLUICE.queueWaitMs];
+        if (typeof waited === 'number') span.setAttribute(SLUICE.queueWaitMs, waited);
+        let authorization: Attributes | undefined;
+        if (allow && record.authorizedAt) {
+          authorization = { [SLUICE.authorizationOutcome]: 'allow' };
+          if (allow.decidedBy) authorization[SLUICE.decidedBy] = allow.decidedBy;
+          if (allow.executionId) {
+            authorization[SLUICE.executionId] = allow.executionId;
+            span.setAttribute(SLUICE.executionId, allow.executionId);
+          }
+          span.setAttribute(SLUICE.authorizationOutcome, 'allow');
+        } else if (denial) {
+          authorization = { [SLUICE.authorizationOutcome]: denial.outcome, [SLUICE.authorizationReason]: denial.code, message: denial.message };
+          if (denial.decidedBy) authorization[SLUICE.decidedBy] = denial.decidedBy;
+          if (denial.executionId) authorization[SLUICE.executionId] = denial.executionId;
+          span.setAttribute(SLUICE.authorizationOutcome, denial.outcome);
+          span.setAttribute(SLUICE.authorizationReason, denial.code);
+        }
+        if (outcome.timeToFirstTokenMs !== undefined) {
+          span.setAttribute(names.timeToFirstChunk ?? SLUICE.timeToFirstChunkMs, names.timeToFirstChunk ? outcome.timeToFirstTokenMs / 1000 : outcome.timeToFirstTokenMs);
+        }
+        // The two the metrics carry besides the creation attributes.
+        let responseModel: string | undefined;
+        let errorType: string | undefined;
         let status: { code: SpanStatusCode; message: string } | undefined;
         switch (outcome.status) {
           case 'completed': {
-            if (outcome.responseModel) attributes[names.responseModel] = outcome.responseModel;
-            if (outcome.responseId) attributes[names.responseId] = outcome.responseId;
-            if (outcome.finishReason) attributes[names.finishReasons] = [outcome.finishReason];
-            setUsage(attributes, names, outcome.usage);
+            responseModel = outcome.responseModel || undefined;
+            if (responseModel) span.setAttribute(names.responseModel, responseModel);
+            if (outcome.responseId) span.setAttribute(names.responseId, outcome.responseId);
+            if (outcome.finishReason) span.setAttribute(names.finishReasons, [outcome.finishReason]);
+            setUsage(span, names, outcome.usage);
             if (record.output && record.output.length > 0) {
-              attributes[names.outputMessages] = JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: record.output.join('') }] }]));
+              span.setAttribute(names.outputMessages, JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: record.output.join('') }] }])));
             }
             break;
           }
           case 'failed':
-            attributes[names.errorType] = outcome.error.type;
-            if (outcome.error.statusCode !== undefined) attributes['http.response.status_code'] = outcome.error.statusCode;
+            errorType = outcome.error.type;
+            span.setAttribute(names.errorType, errorType);
+            if (outcome.error.statusCode !== undefined) span.setAttribute('http.response.status_code', outcome.error.statusCode);
             status = { code: SpanStatusCode.ERROR, message: outcome.error.message };
             break;
           case 'denied':
-            attributes[names.errorType] = 'ExecutionDeniedError';
+            errorType = 'ExecutionDeniedError';
+            span.setAttribute(names.errorType, errorType);
             status = { code: SpanStatusCode.ERROR, message: `${outcome.denial.outcome} (${outcome.denial.code}): ${outcome.denial.message}` };
             break;
           case 'aborted':
-            attributes[SLUICE.abortReason] = outcome.reason;
+            span.setAttribute(SLUICE.abortReason, outcome.reason);
             break;
         }
         if (metricsOn) {
           const metric: Attributes = {};
+          const carried: Attributes = { [names.responseModel]: responseModel, [names.errorType]: errorType };
           for (const key of metricKeys) {
-            const value = start[key] ?? attributes[key];
+            const value = start[key] ?? carried[key];
             if (value !== undefined) metric[key] = value;
           }
           if (outcome.status === 'completed' && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...metric, [names.tokenType]: 'input' });
@@ -278,10 +290,6 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           duration.record(outcome.durationMs / 1000, metric);
           if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
         }
-        // Times are performance.now() readings (the call's creation, its authorization, its first
-        // event, now): the SDK maps them onto its clock as it does its own.
-        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes: start, startTime: call.createdAt }, record.parent);
-        span.setAttributes(attributes);
         if (authorization) span.addEvent(SLUICE.eventAuthorization, authorization, record.authorizedAt || endedAt);
         if (outcome.timeToFirstTokenMs !== undefined) span.addEvent(SLUICE.eventFirstChunk, call.createdAt + outcome.timeToFirstTokenMs);
         if (status) span.setStatus(status);
