@@ -1,0 +1,37 @@
+// The interleaving order: every variant runs once per iteration, and directly follows every other
+// variant equally often, so what one run leaves behind is spread over all of them.
+import { describe, expect, it } from 'vitest';
+import { balancedOrders, interleave } from './harness.ts';
+
+function followCounts(orders: number[][]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const order of orders) for (let k = 1; k < order.length; k++) counts.set(`${order[k - 1]}→${order[k]}`, (counts.get(`${order[k - 1]}→${order[k]}`) ?? 0) + 1);
+  return counts;
+}
+
+describe('balancedOrders', () => {
+  it.each([2, 3, 4, 5, 6, 7, 8])('%i variants: each order runs every variant once; every variant follows every other equally often', (n) => {
+    const orders = balancedOrders(n);
+    for (const order of orders) expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    const counts = followCounts(orders);
+    expect(counts.size).toBe(n * (n - 1));
+    expect(new Set(counts.values()).size).toBe(1);
+  });
+
+  it('a plain rotation is not balanced (what the orders replace)', () => {
+    const rotation = Array.from({ length: 4 }, (_, r) => Array.from({ length: 4 }, (_, k) => (r + k) % 4));
+    expect(followCounts(rotation).size).toBeLessThan(4 * 3);
+  });
+});
+
+describe('interleave', () => {
+  it('runs the variants in the balanced orders, one sample per variant per recorded iteration', async () => {
+    const ran: string[] = [];
+    const variants = ['a', 'b', 'c'].map((name) => ({ name, run: () => void ran.push(name) }));
+    const samples = await interleave(variants, { warmup: 1, iterations: 6 });
+    expect([...samples.values()].map((s) => s.length)).toEqual([6, 6, 6]);
+    const orders = balancedOrders(3).map((order) => order.map((i) => 'abc'[i]).join(''));
+    const perIteration = Array.from({ length: 7 }, (_, i) => ran.slice(i * 3, i * 3 + 3).join(''));
+    expect(perIteration).toEqual(Array.from({ length: 7 }, (_, i) => orders[i % orders.length]));
+  });
+});
