@@ -35,8 +35,9 @@ function linkCallSignals(client: OpenAI): OpenAI {
       if (call) call.bindRequest(controller);
       else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
     }
-    const { signal: _linked, ...rest } = init;
-    return inherited.call(this, url, rest, ms, controller);
+    // A copy without the signal (the SDK's own method would listen to it): a spread, which V8
+    // clones fast, where rest destructuring copies key by key.
+    return inherited.call(this, url, { ...init, signal: undefined }, ms, controller);
   };
   Object.defineProperty(client, 'fetchWithTimeout', { value: fetchWithTimeout, configurable: true, writable: true });
   return client;
