@@ -132,6 +132,22 @@ function runHook<R>(start: (done: (error: unknown, result?: R) => void) => void)
   });
 }
 
+/**
+ * Forwards the caller's abort to the call's controller (at once when it already happened). Returns
+ * the unlink to call when the call settles — a closure only when there is a listener to remove (most
+ * calls have no caller signal).
+ */
+function linkCallerSignal(parent: AbortSignal | undefined, controller: AbortController): (() => void) | undefined {
+  if (!parent) return undefined;
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return undefined;
+  }
+  const forwardAbort = () => controller.abort(parent.reason);
+  parent.addEventListener('abort', forwardAbort, { once: true });
+  return () => parent.removeEventListener('abort', forwardAbort);
+}
+
 function abortError(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new DOMException(abortReason(signal), 'AbortError');
 }
@@ -199,11 +215,7 @@ class SluicePipeline implements Pipeline, CallSink {
     const controller = createCallAbortController();
     let unlink: (() => void) | undefined;
     try {
-      if (parent) {
-        const forwardAbort = () => controller.abort(parent.reason);
-        parent.addEventListener('abort', forwardAbort, { once: true });
-        unlink = () => parent.removeEventListener('abort', forwardAbort);
-      }
+      unlink = linkCallerSignal(parent, controller);
       const call = this.#newCall(init, controller.signal);
       const allow: Allow = { outcome: 'allow' };
       call.decision = allow;
@@ -239,17 +251,7 @@ class SluicePipeline implements Pipeline, CallSink {
   async #startCall(init: CallInit): Promise<ActiveCall> {
     if (this.#closing) throw new SluiceClosedError();
     const controller = createCallAbortController();
-    const parent = init.signal ?? undefined;
-    let forwardAbort: (() => void) | undefined;
-    if (parent) {
-      if (parent.aborted) controller.abort(parent.reason);
-      else {
-        forwardAbort = () => controller.abort(parent.reason);
-        parent.addEventListener('abort', forwardAbort, { once: true });
-      }
-    }
-    // A closure only when there is a caller signal to unlink (most calls have none).
-    const unlink = forwardAbort ? () => parent?.removeEventListener('abort', forwardAbort) : undefined;
+    const unlink = linkCallerSignal(init.signal ?? undefined, controller);
     let call = this.#newCall(init, controller.signal);
     const hooks = this.hooks;
     try {
