@@ -142,9 +142,6 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
     return input === undefined ? undefined : JSON.stringify(redact(input));
   };
 
-  /** The span attributes the GenAI metrics carry too (the same values: they are read off the span's, at creation or set after). */
-  const metricKeys = [names.operationName, names.providerName, names.requestModel, names.responseModel, names.errorType, names.serverAddress];
-
   return {
     name: NAME,
     spanCounts: () => ({ ...counts }),
@@ -279,12 +276,11 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
             break;
         }
         if (metricsOn) {
-          const metric: Attributes = {};
-          const carried: Attributes = { [names.responseModel]: responseModel, [names.errorType]: errorType };
-          for (const key of metricKeys) {
-            const value = start[key] ?? carried[key];
-            if (value !== undefined) metric[key] = value;
-          }
+          // The span attributes the GenAI metrics carry too, with the same values.
+          const metric: Attributes = { [names.operationName]: start[names.operationName], [names.providerName]: start[names.providerName], [names.requestModel]: call.model };
+          if (responseModel) metric[names.responseModel] = responseModel;
+          if (errorType !== undefined) metric[names.errorType] = errorType;
+          if (server) metric[names.serverAddress] = server.address;
           if (outcome.status === 'completed' && outcome.usage?.inputTokens !== undefined) tokenUsage.record(outcome.usage.inputTokens, { ...metric, [names.tokenType]: 'input' });
           if (outcome.status === 'completed' && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
           duration.record(outcome.durationMs / 1000, metric);
