@@ -74,7 +74,8 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
  * The `bare-signal` row is a reference, not part of Sluice's cost: what the bare SDK spends when its
  * caller passes an AbortSignal (the `openai` client composes it with each request's controller by
  * `AbortSignal.any`; streams then check the composite per chunk). Sluice passes every request its
- * call's own signal but ties it to the request with one listener, so the other rows do not pay it.
+ * call's own signal but binds the request to the call's controller instead (no composition, no
+ * listener), so the other rows do not pay it.
  */
 export function noteCallerSignal(rows: Row[]): Row[] {
   const signal = rows.find((r) => r.id.endsWith('.bare-signal'));

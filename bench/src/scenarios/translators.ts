@@ -154,6 +154,7 @@ function parseAll(input: Input): number {
 
 export async function translatorRows(config: TranslatorsConfig): Promise<Row[]> {
   const n = config.textDeltas;
+  const argumentLines = geminiStreamedArgument(n);
   const inputs: Input[] = [
     fixtureInput('openai-chat.fixtures', 'openai-chat', 'OpenAI Chat translator', () => new OpenAIChatTranslator({ idPrefix: 'bench' })),
     textInput('openai-chat.text', 'OpenAI Chat translator', () => new OpenAIChatTranslator({ idPrefix: 'bench' }), chatText(n), 'one chunk per delta'),
@@ -167,8 +168,8 @@ export async function translatorRows(config: TranslatorsConfig): Promise<Row[]> 
       id: 'gemini.streamed-argument',
       scenario: `Gemini translator: one tool argument streamed in ${n} partialArgs chunks`,
       make: () => new GeminiTranslator({ idPrefix: 'bench' }),
-      streams: [fromLines(geminiStreamedArgument(n))],
-      lines: [geminiStreamedArgument(n)],
+      streams: [fromLines(argumentLines)],
+      lines: [argumentLines],
     },
     textInput('ai-sdk.text', 'AI SDK V4 parts translator', () => new AiSdkStreamTranslator({ idPrefix: 'bench' }), aiSdkText(n), 'one part per delta'),
     textInput('agents-model.text', 'Agents SDK model translator', () => new AgentsModelTranslator({ idPrefix: 'bench' }), agentsText(n), 'raw event + summary per delta'),
