@@ -31,8 +31,13 @@ export interface Row {
   /** median / baseline median (for rates: baseline time / row time, i.e. still "× the cost"). */
   ratio?: number;
   added?: number;
-  /** ~95% confidence half-width of `added`, where it was measured in paired iterations. */
+  /**
+   * ~95% confidence half-width of `added`, where it was measured in paired iterations; over several
+   * rounds, at least as wide as the farthest round's median from `added`.
+   */
   addedCi?: number;
+  /** Measured in rounds: each round's median of the paired differences (`added` is their median). */
+  addedRounds?: number[];
   addedUnit?: string;
   target?: Target;
   pass?: boolean;

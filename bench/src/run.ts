@@ -24,10 +24,10 @@ export interface BenchConfig {
 
 /** `npm run bench`: a few minutes on 2 cores. */
 export const FULL: BenchConfig = {
-  perCall: { warmup: 2_000, iterations: 5_000 },
+  perCall: { warmup: 10_000, iterations: 10_000, rounds: 10 },
   perEvent: {
     sizes: {
-      '1k': { deltas: 1_000, warmup: 10, iterations: 200 },
+      '1k': { deltas: 1_000, warmup: 30, iterations: 400, rounds: 8 },
       '100k': { deltas: 100_000, warmup: 1, iterations: 3, gcBefore: true },
     },
   },
@@ -40,10 +40,10 @@ export const FULL: BenchConfig = {
 
 /** Every scenario at tiny N: for the smoke test, so no scenario can rot. */
 export const SMOKE: BenchConfig = {
-  perCall: { warmup: 2, iterations: 5 },
+  perCall: { warmup: 2, iterations: 6, rounds: 2 },
   perEvent: {
     sizes: {
-      '1k': { deltas: 20, warmup: 1, iterations: 2 },
+      '1k': { deltas: 20, warmup: 1, iterations: 4, rounds: 2 },
       '100k': { deltas: 50, warmup: 0, iterations: 2 },
     },
   },

@@ -23,7 +23,15 @@ export interface TimedRowsSpec {
   factor: number;
   variants: readonly TimedVariant[];
   warmup: number;
+  /** Recorded iterations, over all rounds. */
   iterations: number;
+  /**
+   * Rounds the recorded iterations are split into, one after the other (default 1; the warm-up runs
+   * before the first only). One long interleaving measures one state of the process precisely; the
+   * same code reads several µs per call apart between states (how much of the old generation is
+   * being marked, what the JIT has settled on), so rounds sample several states.
+   */
+  rounds?: number;
   between?: () => void | Promise<void>;
   /** A full GC before every timed run (long streams). */
   gcBefore?: boolean;
@@ -32,18 +40,26 @@ export interface TimedRowsSpec {
 /**
  * Interleaves the variants and returns one row per variant. `added` is the median of the paired
  * differences (variant − bare in the same iteration: what slows the whole iteration down cancels
- * out), with a ~95% confidence half-width `addedCi` (1.58 × IQR / √n, the box-plot notch).
+ * out), with a ~95% confidence half-width `addedCi` (1.58 × IQR / √n, the box-plot notch). Over
+ * several rounds, `added` is the median of the rounds' medians (each in `addedRounds`) and `addedCi`
+ * is widened to cover every round's median: the uncertainty is then what changes between rounds,
+ * not only the sampling within one.
  */
 export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
-  const samples = await interleave(
-    spec.variants.map((v) => ({ name: v.name, run: () => v.run() })),
-    { warmup: spec.warmup, iterations: spec.iterations, between: spec.between, gcBefore: spec.gcBefore ?? false },
-  );
-  const perOp = new Map([...samples].map(([name, values]) => [name, scale(values, spec.factor / spec.n)]));
-  const bare = perOp.get('bare');
-  const bareStats = bare ? stats(bare) : undefined;
+  const rounds = Math.max(1, Math.floor(spec.rounds ?? 1));
+  const perRound = Math.ceil(spec.iterations / rounds);
+  const variants = spec.variants.map((v) => ({ name: v.name, run: () => v.run() }));
+  /** Per variant, the samples of each round, in `unit` per operation. */
+  const byRound = new Map<string, number[][]>(spec.variants.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const samples = await interleave(variants, { warmup: round === 0 ? spec.warmup : 0, iterations: perRound, between: spec.between, gcBefore: spec.gcBefore ?? false });
+    for (const [name, values] of samples) byRound.get(name)!.push(scale(values, spec.factor / spec.n));
+  }
+  const bare = byRound.get('bare');
+  const bareStats = bare ? stats(bare.flat()) : undefined;
   return spec.variants.map((variant) => {
-    const values = perOp.get(variant.name)!;
+    const perRoundValues = byRound.get(variant.name)!;
+    const values = perRoundValues.flat();
     const s = stats(values);
     const row: Row = {
       id: `${spec.idPrefix}.${variant.name}`,
@@ -57,12 +73,22 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
       spread: relativeIqr(s),
     };
     if (bare && bareStats && variant.name !== 'bare') {
-      const diffs = stats(values.map((v, i) => v - bare[i]!));
+      const roundDiffs = perRoundValues.map((roundValues, r) => roundValues.map((v, i) => v - bare[r]![i]!));
+      const diffs = stats(roundDiffs.flat());
       row.baseline = `${spec.idPrefix}.bare`;
       row.baselineMedian = bareStats.median;
       row.ratio = s.median / bareStats.median;
-      row.added = diffs.median;
-      row.addedCi = (1.58 * (diffs.q3 - diffs.q1)) / Math.sqrt(diffs.n);
+      const notch = (1.58 * (diffs.q3 - diffs.q1)) / Math.sqrt(diffs.n);
+      if (rounds === 1) {
+        row.added = diffs.median;
+        row.addedCi = notch;
+      } else {
+        const medians = roundDiffs.map((d) => stats(d).median);
+        const added = stats(medians).median;
+        row.added = added;
+        row.addedCi = Math.max(notch, ...medians.map((m) => Math.abs(m - added)));
+        row.addedRounds = medians;
+      }
     }
     if (variant.target) row.target = variant.target;
     if (variant.note) row.note = variant.note;

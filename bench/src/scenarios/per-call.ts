@@ -9,7 +9,9 @@ import { noteCallerSignal, timedRows, type TimedVariant } from '../timed-rows.ts
 
 export interface PerCallConfig {
   warmup: number;
+  /** Recorded iterations per SDK, split into `rounds` (see `TimedRowsSpec.rounds`). */
   iterations: number;
+  rounds: number;
 }
 
 const NONE_TARGET: Target = { metric: 'added', op: '<=', value: 5, text: '≤ 5 µs' };
@@ -38,7 +40,7 @@ export async function perCallRows(config: PerCallConfig): Promise<Row[]> {
   const tidy = () => {
     for (const setup of Object.values(setups)) setup.tidy();
   };
-  const common = { group: 'per call' as const, n: 1, unit: 'µs/call', factor: 1_000, warmup: config.warmup, iterations: config.iterations, between: tidy };
+  const common = { group: 'per call' as const, n: 1, unit: 'µs/call', factor: 1_000, warmup: config.warmup, iterations: config.iterations, rounds: config.rounds, between: tidy };
   try {
     const rows: Row[] = [];
     rows.push(

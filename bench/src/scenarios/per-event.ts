@@ -10,7 +10,7 @@ import { formatNumber } from '../table.ts';
 
 export interface PerEventConfig {
   /** Deltas per stream, iterations, and whether each run starts from a collected heap, per size row. */
-  sizes: Record<PerEventSize, { deltas: number; warmup: number; iterations: number; gcBefore?: boolean }>;
+  sizes: Record<PerEventSize, { deltas: number; warmup: number; iterations: number; rounds?: number; gcBefore?: boolean }>;
 }
 
 const VEL_TARGET: Target = { metric: 'added', op: '<=', value: 250, text: '≤ 250 ns' };
@@ -34,10 +34,10 @@ export async function perEventRows(config: PerEventConfig): Promise<Row[]> {
   const setups = { none: createSetup('none'), vel: createSetup('vel'), full: createSetup('full') };
   const rows: Row[] = [];
   try {
-    for (const [size, { deltas, warmup, iterations, gcBefore }] of Object.entries(config.sizes) as Array<[PerEventSize, PerEventConfig['sizes'][PerEventSize]]>) {
+    for (const [size, { deltas, warmup, iterations, rounds, gcBefore }] of Object.entries(config.sizes) as Array<[PerEventSize, PerEventConfig['sizes'][PerEventSize]]>) {
       const fake = createFakeOpenAI({ deltas });
       const model = createFakeLanguageModel({ deltas });
-      const common = { group: 'per event' as const, n: deltas, unit: 'ns/event', factor: 1e6, warmup, iterations, gcBefore: gcBefore ?? false, between: () => setups.full.tidy() };
+      const common = { group: 'per event' as const, n: deltas, unit: 'ns/event', factor: 1e6, warmup, iterations, rounds: rounds ?? 1, gcBefore: gcBefore ?? false, between: () => setups.full.tidy() };
       rows.push(...noteCallerSignal(await timedRows({ ...common, idPrefix: `event-${size}.openai`, variants: variants('openai chat stream', (v) => openAIVariant(fake, v), setups, deltas, true) })));
       rows.push(
         ...noteCallerSignal(
