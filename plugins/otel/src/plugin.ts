@@ -124,7 +124,9 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   const meter = options.meter ?? metrics.getMeter(INSTRUMENTATION);
   const redact = options.redact ?? defaultRedact;
   const providerName = options.providerName ?? (() => 'openai');
-  const records = new WeakMap<ModelCall, CallRecord>();
+  // By call id, not by the call object: a later beforePrepare tap may hand on a reshaped copy (a
+  // waterfall), and the copy is what the other hooks see. Every record goes at the call's report.
+  const records = new Map<string, CallRecord>();
   let lastCall: ModelCall | undefined;
   let lastRecord: CallRecord | undefined;
   const counts = { started: 0, ended: 0 };
@@ -147,7 +149,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
     spanCounts: () => ({ ...counts }),
     apply(hooks) {
       hooks.beforePrepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-        records.set(call, {
+        records.set(call.id, {
           parent: options.parentContext?.(call) ?? otelContext.active(),
           prepareStartedAt: 0,
           authorizedAt: 0,
@@ -159,7 +161,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
       });
       if (metricsOn) {
         hooks.prepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-          const record = records.get(call);
+          const record = records.get(call.id);
           if (!record) return undefined;
           record.prepareStartedAt = performance.now();
           const waited = call.attributes[SLUICE.queueWaitMs];
@@ -168,7 +170,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         });
       }
       const authorized = (call: ModelCall, outcome: string) => {
-        const record = records.get(call);
+        const record = records.get(call.id);
         if (!record) return;
         record.authorizedAt = performance.now();
         if (record.prepareStartedAt) authorizationDuration.record((record.authorizedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: outcome });
@@ -178,7 +180,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
       if (options.recordContent) {
         hooks.onEvent.tap(NAME, (call, event) => {
           // The last call's record: a stream's events come in a row, so most lookups skip the WeakMap.
-          const record = call === lastCall ? lastRecord : records.get(call);
+          const record = call === lastCall ? lastRecord : records.get(call.id);
           if (!record) return;
           lastCall = call;
           lastRecord = record;
@@ -186,9 +188,9 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         });
       }
       hooks.onReport.tap(NAME, (call, outcome) => {
-        const record = records.get(call);
+        const record = records.get(call.id);
         if (!record) return;
-        records.delete(call);
+        records.delete(call.id);
         if (lastCall === call) lastCall = lastRecord = undefined;
         const endedAt = performance.now();
         // What a sampler decides on, given when the span is created (the semconv's creation-time

@@ -108,6 +108,18 @@ describe('otel() span lifecycle', () => {
     expect(server().requests).toHaveLength(0);
   });
 
+  it('a later beforePrepare tap that returns a reshaped copy of the call: the span still ends, with the copy\'s model', async () => {
+    const plugin = otel({ tracer, meter });
+    const reshape: SluicePlugin = { name: 'router', apply: (h) => h.beforePrepare.tap('router', (call) => ({ ...call, model: 'gpt-fake-routed' })) };
+    const sluice = createPipeline({ plugins: [plugin, reshape] });
+    await wrapOpenAI(client(), sluice).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }] });
+    await sluice.idle();
+    const spans = await finishedSpans();
+    expect(plugin.spanCounts()).toEqual({ started: 1, ended: 1 });
+    expect(spans.map((s) => [s.name, s.attributes['gen_ai.request.model'], s.attributes['sluice.outcome']])).toEqual([['chat gpt-fake-routed', 'gpt-fake-routed', 'completed']]);
+    expect(spans[0]!.events.map((e) => e.name)).toEqual(['sluice.authorization']);
+  });
+
   it('the span covers the call from beforePrepare to the report: start before a held authorization, events in order, end after the stream', async () => {
     const plugin = otel({ tracer, meter });
     let openGate!: () => void;
