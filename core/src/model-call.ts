@@ -144,4 +144,9 @@ export interface ModelCall {
   readonly createdAt: number;
   /** The decision, once `prepare` has answered. */
   decision: Decision | undefined;
+  /**
+   * `performance.now()` when the decision was made — the call allowed (after `prepare`, before
+   * `onAllow`) or denied; the creation time when no pre-request hook is tapped.
+   */
+  decidedAt: number | undefined;
 }

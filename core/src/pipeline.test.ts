@@ -222,6 +222,66 @@ describe('createPipeline', () => {
     ]);
   });
 
+  it('decidedAt: after prepare answered and before onAllow; when a denial was made; the creation time without pre-request taps', async () => {
+    const plain = await reportsOf().sluice.startCall(init);
+    expect(plain.call.decidedAt).toBe(plain.call.createdAt);
+
+    let answeredAt = 0;
+    let seenByOnAllow: number | undefined;
+    let onAllowAt = 0;
+    const authorizer: SluicePlugin = {
+      name: 'authorizer',
+      apply(h) {
+        h.prepare.tapPromise('authorizer', async () => {
+          await Promise.resolve();
+          answeredAt = performance.now();
+          return undefined;
+        });
+        h.onAllow.tap('authorizer', (call) => {
+          seenByOnAllow = call.decidedAt;
+          onAllowAt = performance.now();
+        });
+      },
+    };
+    const allowed = await reportsOf([authorizer]).sluice.startCall(init);
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(allowed.call.decidedAt).toBeGreaterThanOrEqual(answeredAt);
+    expect(allowed.call.decidedAt).toBeLessThanOrEqual(onAllowAt);
+    expect(seenByOnAllow).toBe(allowed.call.decidedAt);
+
+    let deniedAt = 0;
+    const denier: SluicePlugin = {
+      name: 'denier',
+      apply: (h) =>
+        h.prepare.tap('denier', () => {
+          deniedAt = performance.now();
+          return { outcome: 'deny', code: 'budget_exceeded', message: 'no budget' };
+        }),
+    };
+    const denied = reportsOf([denier]);
+    await expect(denied.sluice.startCall(init)).rejects.toBeInstanceOf(ExecutionDeniedError);
+    await denied.sluice.idle();
+    expect(denied.outcomes[0]!.call.decidedAt).toBeGreaterThanOrEqual(deniedAt);
+
+    // Allowed by prepare, then denied by an onAllow tap: the denial's time, not the allow's.
+    let allowAnsweredAt: number | undefined;
+    const lateDenier: SluicePlugin = {
+      name: 'late-denier',
+      apply: (h) =>
+        h.onAllow.tap('late-denier', (call) => {
+          allowAnsweredAt = call.decidedAt;
+          throw new ExecutionDeniedError({ kind: 'blocked', reasonCode: 'suspended', message: 'tenant suspended' });
+        }),
+    };
+    const late = reportsOf([lateDenier]);
+    await expect(late.sluice.startCall(init)).rejects.toMatchObject({ reasonCode: 'suspended' });
+    await late.sluice.idle();
+    const lateCall = late.outcomes[0]!.call;
+    expect(lateCall.decision).toMatchObject({ outcome: 'blocked', code: 'suspended' });
+    expect(allowAnsweredAt).toBeGreaterThan(0);
+    expect(lateCall.decidedAt).toBeGreaterThan(allowAnsweredAt!);
+  });
+
   it('without pre-request taps a call starts allowed at once; an aborted caller signal, a bad one and a closed pipeline still reject', async () => {
     const { sluice, outcomes } = reportsOf(); // only an onReport tap: the path without beforePrepare/prepare/onAllow
     const caller = new AbortController();

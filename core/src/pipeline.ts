@@ -219,6 +219,8 @@ class SluicePipeline implements Pipeline, CallSink {
       const call = this.#newCall(init, controller.signal);
       const allow: Allow = { outcome: 'allow' };
       call.decision = allow;
+      // Nothing ran between the call's creation and its allow.
+      call.decidedAt = call.createdAt;
       const active = new ActiveCall(this, call, allow, source, controller, unlink);
       this.#active.add(active);
       return Promise.resolve(active);
@@ -244,6 +246,7 @@ class SluicePipeline implements Pipeline, CallSink {
       request: init.request,
       createdAt: performance.now(),
       decision: undefined,
+      decidedAt: undefined,
     };
   }
 
@@ -269,6 +272,7 @@ class SluicePipeline implements Pipeline, CallSink {
       }
       if (decision !== undefined && decision.outcome !== 'allow') {
         call.decision = decision;
+        call.decidedAt = performance.now();
         throw new ExecutionDeniedError({
           kind: decision.outcome,
           reasonCode: decision.code,
@@ -280,6 +284,7 @@ class SluicePipeline implements Pipeline, CallSink {
       }
       const allow: Allow = decision ?? { outcome: 'allow' };
       call.decision = allow;
+      call.decidedAt = performance.now();
       if (call.signal.aborted) throw abortError(call.signal);
       if (hookInUse(hooks.onAllow)) {
         const pending = runHook<void>((done) => hooks.onAllow.callAsync(call, allow, done));
@@ -294,7 +299,11 @@ class SluicePipeline implements Pipeline, CallSink {
       const timings = { durationMs: performance.now() - call.createdAt };
       if (error instanceof ExecutionDeniedError) {
         const denial = denialFrom(call, error);
-        call.decision = denial;
+        if (denial !== call.decision) {
+          // Thrown rather than answered by prepare (a full queue, an onAllow tap): decided now.
+          call.decision = denial;
+          call.decidedAt = performance.now();
+        }
         if (hookInUse(hooks.onDeny)) await hooks.onDeny.promise(call, denial);
         this.report(call, { status: 'denied', denial, ...timings });
       } else if (call.signal.aborted) {

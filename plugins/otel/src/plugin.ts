@@ -1,8 +1,9 @@
 // Why this file exists: `otel()` gives every model call one GenAI client span — starting before the
 // call waits or is authorized, ending exactly once at its report — plus the GenAI metrics, using
 // only `@opentelemetry/api` (the app's SDK, or none, decides where it goes). While a call runs the
-// plugin keeps only its parent context and authorization time; at the report it makes the span
-// from the call, its decision and its outcome, with the call's own times. An SDK span in flight
+// plugin keeps only its parent context (and, with metrics, when authorization began); at the report
+// it makes the span from the call, its decision and its outcome, with the call's own times (its
+// creation, `decidedAt`, its first event) — so it taps no hook between the two. An SDK span in flight
 // holds ~1 KB and validates every attribute set on it again, and a stream needs no per-event work
 // unless content is recorded.
 import { context as otelContext, createNoopMeter, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
@@ -46,8 +47,6 @@ interface CallRecord {
   readonly parent: Context;
   /** `performance.now()` when `prepare` began (only read by the authorization metric). */
   prepareStartedAt: number;
-  /** `performance.now()` of the authorization (allow or denial): the time of its span event. */
-  authorizedAt: number;
   /** Recorded content only. */
   readonly input: string | undefined;
   readonly output: string[] | undefined;
@@ -152,7 +151,6 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         records.set(call.id, {
           parent: options.parentContext?.(call) ?? otelContext.active(),
           prepareStartedAt: 0,
-          authorizedAt: 0,
           input: options.recordContent ? inputOf(call) : undefined,
           output: options.recordContent ? [] : undefined,
         });
@@ -169,14 +167,6 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           return undefined;
         });
       }
-      const authorized = (call: ModelCall, outcome: string) => {
-        const record = records.get(call.id);
-        if (!record) return;
-        record.authorizedAt = performance.now();
-        if (record.prepareStartedAt) authorizationDuration.record((record.authorizedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: outcome });
-      };
-      hooks.onAllow.tap(NAME, (call) => authorized(call, 'allow'));
-      hooks.onDeny.tap(NAME, (call, denial) => authorized(call, denial.outcome));
       if (options.recordContent) {
         hooks.onEvent.tap(NAME, (call, event) => {
           // The last call's record: a stream's events come in a row, so most lookups skip the WeakMap.
@@ -227,8 +217,10 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         if (record.input !== undefined) span.setAttribute(names.inputMessages, record.input);
         const waited = call.attributes[SLUICE.queueWaitMs];
         if (typeof waited === 'number') span.setAttribute(SLUICE.queueWaitMs, waited);
+        // When prepare answered (or, without pre-request hooks, the call was made): the authorization event's time.
+        const decidedAt = call.decidedAt;
         let authorization: Attributes | undefined;
-        if (allow && record.authorizedAt) {
+        if (allow && decidedAt !== undefined) {
           authorization = { [SLUICE.authorizationOutcome]: 'allow' };
           if (allow.decidedBy) authorization[SLUICE.decidedBy] = allow.decidedBy;
           if (allow.executionId) {
@@ -287,8 +279,12 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           if (outcome.status === 'completed' && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
           duration.record(outcome.durationMs / 1000, metric);
           if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
+          const authorizationOutcome = allow ? 'allow' : denial?.outcome;
+          if (record.prepareStartedAt && decidedAt !== undefined && authorizationOutcome) {
+            authorizationDuration.record((decidedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: authorizationOutcome });
+          }
         }
-        if (authorization) span.addEvent(SLUICE.eventAuthorization, authorization, record.authorizedAt || endedAt);
+        if (authorization) span.addEvent(SLUICE.eventAuthorization, authorization, decidedAt ?? endedAt);
         if (outcome.timeToFirstTokenMs !== undefined) span.addEvent(SLUICE.eventFirstChunk, call.createdAt + outcome.timeToFirstTokenMs);
         if (status) span.setStatus(status);
         span.end(endedAt);
