@@ -169,7 +169,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
       }
       if (options.recordContent) {
         hooks.onEvent.tap(NAME, (call, event) => {
-          // The last call's record: a stream's events come in a row, so most lookups skip the WeakMap.
+          // The last call's record: a stream's events come in a row, so most lookups skip the map.
           const record = call === lastCall ? lastRecord : records.get(call.id);
           if (!record) return;
           lastCall = call;
