@@ -279,9 +279,9 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           if (outcome.status === 'completed' && outcome.usage?.outputTokens !== undefined) tokenUsage.record(outcome.usage.outputTokens, { ...metric, [names.tokenType]: 'output' });
           duration.record(outcome.durationMs / 1000, metric);
           if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
-          const authorizationOutcome = allow ? 'allow' : denial?.outcome;
-          if (record.prepareStartedAt && decidedAt !== undefined && authorizationOutcome) {
-            authorizationDuration.record((decidedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: authorizationOutcome });
+          // The same outcome the authorization event carries.
+          if (record.prepareStartedAt && decidedAt !== undefined && authorization) {
+            authorizationDuration.record((decidedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: authorization[SLUICE.authorizationOutcome] });
           }
         }
         if (authorization) span.addEvent(SLUICE.eventAuthorization, authorization, decidedAt ?? endedAt);
