@@ -8,7 +8,7 @@ import { withTrace } from '@openai/agents';
 import { createFakeLanguageModel, createFakeOpenAI } from '../fakes.ts';
 import type { Row } from '../rows.ts';
 import { agentsVariant, aiSdkVariant, openAIVariant, type OpsVariant, type SdkOps } from '../sdk-ops.ts';
-import { createSetup, SETUP_LABEL, type Setup } from '../setups.ts';
+import { createSetup, SETUP_LABEL } from '../setups.ts';
 
 export interface AllocationsConfig {
   warmup: number;
@@ -93,8 +93,8 @@ export async function allocationRows(config: AllocationsConfig): Promise<Row[]> 
     for (const [id, label, make] of sdks) {
       const measured = await withTrace('bench', async () => {
         const out: Array<[name: 'bare' | 'none' | 'full', owners: Map<string, number>]> = [];
-        for (const [name, variant] of [['bare', 'bare'], ['none', setups.none], ['full', setups.full]] as Array<['bare' | 'none' | 'full', OpsVariant | Setup]>) {
-          out.push([name, await sample(session, make(variant as OpsVariant), config, tidy)]);
+        for (const [name, variant] of [['bare', 'bare'], ['none', setups.none], ['full', setups.full]] as Array<['bare' | 'none' | 'full', OpsVariant]>) {
+          out.push([name, await sample(session, make(variant), config, tidy)]);
         }
         return out;
       });
