@@ -6,6 +6,8 @@ export { installGracefulShutdown } from './graceful-shutdown.ts';
 export type { GracefulShutdownOptions } from './graceful-shutdown.ts';
 export type { SluiceHooks } from './hooks.ts';
 export { ActiveCall, abortReason } from './active-call.ts';
+export { onCallAbort } from './call-abort.ts';
+export type { CallAbortWatcher } from './call-abort.ts';
 export type { CompletionInfo } from './active-call.ts';
 export type {
   Allow,

@@ -2,8 +2,9 @@
 // passed, the limiter closed — and each must surface differently (abort reason, `queue_timeout`
 // denial, closed error). One wait per waiting call carries all three, and this class tells them
 // apart afterwards, for both limiters. It is made only for calls that must wait, and stays light
-// (it is its own abort listener; an AbortSignal is built only when asked for): the in-process
+// (it is its own abort watcher; an AbortSignal is built only when asked for): the in-process
 // limiter keeps tens of thousands of them when queues are long.
+import { onCallAbort } from '@sluice/core';
 import { ConcurrencyClosedError, queueTimeoutError } from './errors.ts';
 import type { LimitLevel } from './limits.ts';
 
@@ -33,7 +34,8 @@ export class WaitScope implements EventListenerObject {
       this.#reason = callSignal.reason;
       return;
     }
-    callSignal.addEventListener('abort', this, { once: true });
+    // Kept by the call's controller, not as an event listener on its signal (see `onCallAbort`).
+    onCallAbort(callSignal, this);
     if (maxWaitMs !== undefined) this.#timer = setTimeout(() => this.#abort(TIMED_OUT), maxWaitMs);
   }
 
@@ -51,7 +53,7 @@ export class WaitScope implements EventListenerObject {
     return this.#controller.signal;
   }
 
-  /** The call's signal aborted (the EventListener interface: the scope listens itself). */
+  /** The call's signal aborted (the EventListener interface: the scope watches itself). */
   handleEvent(): void {
     if (this.#ended) return;
     this.#abort(this.#callSignal.reason);
@@ -64,8 +66,8 @@ export class WaitScope implements EventListenerObject {
 
   /**
    * The wait is over (slots held or given up): clear the timer; a later abort of the call is
-   * ignored. The listener stays on the call's signal, which lives no longer than the call:
-   * Node's `removeEventListener` costs more per waiting call (~0.5 µs) than the listener holds.
+   * ignored. The scope stays the call's abort watcher, which lives no longer than the call: a
+   * removal would cost more per waiting call (Node's `removeEventListener` ~0.5 µs) than it frees.
    */
   end(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
