@@ -317,6 +317,57 @@ describe('createPipeline', () => {
     expect(outcomes.map((o) => o.outcome.status)).toEqual(['completed', 'aborted']);
   });
 
+  it('startCallNow: the call itself while every pre-request hook answers in this turn, a promise once one answers later; failures are rejections after their report', async () => {
+    let release: (() => void) | undefined;
+    let holdNext = false;
+    const order: string[] = [];
+    const plugin: SluicePlugin = {
+      name: 'gate',
+      apply(hooks) {
+        hooks.beforePrepare.tapAsync('gate', (call, done) => {
+          order.push('beforePrepare');
+          if (!holdNext) return done(null, call);
+          release = () => done(null, { ...call, model: 'routed' });
+        });
+        hooks.prepare.tap('gate', (call) => (call.model === 'deny-me' ? { outcome: 'deny', code: 'no', message: 'not this model' } : undefined));
+        hooks.onAllow.tap('gate', () => void order.push('onAllow'));
+      },
+    };
+    const { sluice, outcomes } = reportsOf([plugin]);
+
+    const now = sluice.startCallNow(init);
+    expect(now).not.toBeInstanceOf(Promise);
+    expect(order).toEqual(['beforePrepare', 'onAllow']);
+    const active = now as Exclude<typeof now, Promise<unknown>>;
+    expect(active.call.decision).toEqual({ outcome: 'allow' });
+    expect(sluice.activeCalls).toBe(1);
+    active.complete({ usage: undefined });
+
+    holdNext = true;
+    const later = sluice.startCallNow(init);
+    expect(later).toBeInstanceOf(Promise);
+    expect(order).toEqual(['beforePrepare', 'onAllow', 'beforePrepare']);
+    release!();
+    const held = await later;
+    expect(held.call.model).toBe('routed');
+    expect(order.at(-1)).toBe('onAllow');
+    held.complete({ usage: undefined });
+
+    holdNext = false;
+    let thrown: unknown;
+    let denied: unknown;
+    try {
+      denied = sluice.startCallNow({ ...init, model: 'deny-me' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeUndefined();
+    expect(denied).toBeInstanceOf(Promise);
+    await expect(denied).rejects.toBeInstanceOf(ExecutionDeniedError);
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['completed', 'completed', 'denied']);
+    expect(sluice.activeCalls).toBe(0);
+  });
+
   it('withScope() scopes calls; concurrent scopes do not leak into each other', async () => {
     const { sluice } = reportsOf();
     const scopeA = { customerTenantId: 't_a', delegationId: 'd_a' };

@@ -2,7 +2,7 @@
 // call up to the point where an integration sends the request (authorization, denial, failure
 // closed), and keeps the reports in flight so `close()` can wait for them.
 import { ActiveCall, abortReason, type CallSink } from './active-call.ts';
-import { createCallAbortController } from './call-abort.ts';
+import { createCallAbortController, type CallAbortController } from './call-abort.ts';
 import { newCallId } from './call-id.ts';
 import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import { createHooks, type SluiceHooks } from './hooks.ts';
@@ -70,6 +70,13 @@ export interface Pipeline {
    * (after onReport(failed)) or the abort reason (after onReport(aborted)).
    */
   startCall(init: CallInit): Promise<ActiveCall>;
+  /**
+   * {@link Pipeline.startCall} for integrations on a hot path: the allowed call itself when every
+   * pre-request hook answered in this turn (no plugin tapped them, or synchronous taps, or a limiter
+   * with free slots), otherwise a promise of it. Never throws: every failure is a rejection, after
+   * the same reports as `startCall`'s.
+   */
+  startCallNow(init: CallInit): ActiveCall | Promise<ActiveCall>;
   /** Resolves when every report started so far has been handled by all `onReport` taps. */
   idle(): Promise<void>;
   /**
@@ -148,6 +155,15 @@ function linkCallerSignal(parent: AbortSignal | undefined, controller: AbortCont
   return () => parent.removeEventListener('abort', forwardAbort);
 }
 
+/** A call on the general path between its creation and its allow: what each step hands on. */
+interface Starting {
+  /** The call as the beforePrepare waterfall last handed it on. */
+  call: ModelCall;
+  readonly controller: CallAbortController;
+  /** Unlinks the caller's abort signal, when there is one. */
+  readonly unlink: (() => void) | undefined;
+}
+
 function abortError(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new DOMException(abortReason(signal), 'AbortError');
 }
@@ -204,14 +220,19 @@ class SluicePipeline implements Pipeline, CallSink {
   }
 
   startCall(init: CallInit): Promise<ActiveCall> {
+    const started = this.startCallNow(init);
+    return started instanceof Promise ? started : Promise.resolve(started);
+  }
+
+  startCallNow(init: CallInit): ActiveCall | Promise<ActiveCall> {
     const hooks = this.hooks;
     // No pre-request hook tapped (no plugins, or only stream and report plugins such as Vel): nothing
-    // can deny, shape or hold the call, so it is allowed here without an async function's frame.
-    if (this.#closing || hookInUse(hooks.beforePrepare) || hookInUse(hooks.prepare) || hookInUse(hooks.onAllow)) return this.#startCall(init);
+    // can deny, shape or hold the call, so it is allowed here at once.
+    if (this.#closing || hookInUse(hooks.beforePrepare) || hookInUse(hooks.prepare) || hookInUse(hooks.onAllow)) return this.#startGeneral(init);
     const parent = init.signal ?? undefined;
     const source = EVENT_SOURCE[init.source]?.[init.api];
     // An aborted caller signal or a call the integration described wrongly: the general path reports them.
-    if (parent?.aborted || source === undefined) return this.#startCall(init);
+    if (parent?.aborted || source === undefined) return this.#startGeneral(init);
     const controller = createCallAbortController();
     let unlink: (() => void) | undefined;
     try {
@@ -223,7 +244,7 @@ class SluicePipeline implements Pipeline, CallSink {
       call.decidedAt = call.createdAt;
       const active = new ActiveCall(this, call, allow, source, controller, unlink);
       this.#active.add(active);
-      return Promise.resolve(active);
+      return active;
     } catch (error) {
       // Only a caller signal that is not an AbortSignal gets here: a rejection, as from `async`.
       unlink?.();
@@ -250,26 +271,64 @@ class SluicePipeline implements Pipeline, CallSink {
     };
   }
 
-  /** The general path: the pre-request hooks, any of which may answer later, deny or fail. */
-  async #startCall(init: CallInit): Promise<ActiveCall> {
-    if (this.#closing) throw new SluiceClosedError();
+  /**
+   * The general path: beforePrepare → prepare → onAllow, any of which may answer later, deny or
+   * fail. Written as steps rather than one async function: while every hook answers in this turn
+   * (synchronous taps, a limiter with free slots) the call is allowed here with no promise and no
+   * async frame; a hook that answers later continues from its step. A call waiting in a queue keeps
+   * a continuation, not a suspended async function (a generator and its register file, ~320 bytes).
+   * Every step catches its own failure, so a failure is always a rejection after its report.
+   */
+  #startGeneral(init: CallInit): ActiveCall | Promise<ActiveCall> {
+    if (this.#closing) return Promise.reject(new SluiceClosedError());
     const controller = createCallAbortController();
-    const unlink = linkCallerSignal(init.signal ?? undefined, controller);
-    let call = this.#newCall(init, controller.signal);
-    const hooks = this.hooks;
+    let starting: Starting;
     try {
+      starting = { call: this.#newCall(init, controller.signal), controller, unlink: linkCallerSignal(init.signal ?? undefined, controller) };
+    } catch (error) {
+      // Only a caller signal that is not an AbortSignal gets here: nothing was linked or reported.
+      return Promise.reject(error);
+    }
+    return this.#beforePrepare(starting);
+  }
+
+  #beforePrepare(starting: Starting): ActiveCall | Promise<ActiveCall> {
+    try {
+      const { call } = starting;
       if (call.signal.aborted) throw abortError(call.signal);
-      if (hookInUse(hooks.beforePrepare)) {
-        const pending = runHook<ModelCall>((done) => hooks.beforePrepare.callAsync(call, done));
-        const shaped = pending instanceof Promise ? await pending : pending;
-        if (typeof shaped === 'object' && shaped !== null) call = shaped;
-      }
+      const hook = this.hooks.beforePrepare;
+      if (!hookInUse(hook)) return this.#prepare(starting);
+      const shaped = runHook<ModelCall>((done) => hook.callAsync(call, done));
+      if (shaped instanceof Promise) return shaped.then((value) => this.#shaped(starting, value), (error: unknown) => this.#failed(starting, error));
+      return this.#shaped(starting, shaped);
+    } catch (error) {
+      return this.#failed(starting, error);
+    }
+  }
+
+  /** A waterfall tap may hand on a reshaped call; later steps and the report see that one. */
+  #shaped(starting: Starting, shaped: ModelCall): ActiveCall | Promise<ActiveCall> {
+    if (typeof shaped === 'object' && shaped !== null) starting.call = shaped;
+    return this.#prepare(starting);
+  }
+
+  #prepare(starting: Starting): ActiveCall | Promise<ActiveCall> {
+    try {
+      const { call } = starting;
       if (call.signal.aborted) throw abortError(call.signal);
-      let decision: Decision | undefined;
-      if (hookInUse(hooks.prepare)) {
-        const pending = runHook<Decision | undefined>((done) => hooks.prepare.callAsync(call, done));
-        decision = pending instanceof Promise ? await pending : pending;
-      }
+      const hook = this.hooks.prepare;
+      if (!hookInUse(hook)) return this.#decided(starting, undefined);
+      const decision = runHook<Decision | undefined>((done) => hook.callAsync(call, done));
+      if (decision instanceof Promise) return decision.then((value) => this.#decided(starting, value), (error: unknown) => this.#failed(starting, error));
+      return this.#decided(starting, decision);
+    } catch (error) {
+      return this.#failed(starting, error);
+    }
+  }
+
+  #decided(starting: Starting, decision: Decision | undefined): ActiveCall | Promise<ActiveCall> {
+    try {
+      const { call } = starting;
       if (decision !== undefined && decision.outcome !== 'allow') {
         call.decision = decision;
         call.decidedAt = performance.now();
@@ -286,34 +345,50 @@ class SluicePipeline implements Pipeline, CallSink {
       call.decision = allow;
       call.decidedAt = performance.now();
       if (call.signal.aborted) throw abortError(call.signal);
-      if (hookInUse(hooks.onAllow)) {
-        const pending = runHook<void>((done) => hooks.onAllow.callAsync(call, allow, done));
-        if (pending instanceof Promise) await pending;
-      }
+      const hook = this.hooks.onAllow;
+      if (!hookInUse(hook)) return this.#allowed(starting, allow);
+      const answered = runHook<void>((done) => hook.callAsync(call, allow, done));
+      if (answered instanceof Promise) return answered.then(() => this.#allowed(starting, allow), (error: unknown) => this.#failed(starting, error));
+      return this.#allowed(starting, allow);
+    } catch (error) {
+      return this.#failed(starting, error);
+    }
+  }
+
+  #allowed(starting: Starting, allow: Allow): ActiveCall | Promise<ActiveCall> {
+    try {
+      const { call } = starting;
       if (call.signal.aborted) throw abortError(call.signal);
-      const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], controller, unlink);
+      const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], starting.controller, starting.unlink);
       this.#active.add(active);
       return active;
     } catch (error) {
-      unlink?.();
-      const timings = { durationMs: performance.now() - call.createdAt };
-      if (error instanceof ExecutionDeniedError) {
-        const denial = denialFrom(call, error);
-        if (denial !== call.decision) {
-          // Thrown rather than answered by prepare (a full queue, an onAllow tap): decided now.
-          call.decision = denial;
-          call.decidedAt = performance.now();
-        }
-        if (hookInUse(hooks.onDeny)) await hooks.onDeny.promise(call, denial);
-        this.report(call, { status: 'denied', denial, ...timings });
-      } else if (call.signal.aborted) {
-        this.report(call, { status: 'aborted', reason: abortReason(call.signal), ...timings });
-        throw abortError(call.signal);
-      } else {
-        this.report(call, { status: 'failed', error: toCallError(error), cause: error, ...timings });
-      }
-      throw error;
+      return this.#failed(starting, error);
     }
+  }
+
+  /** Reports a call that was not allowed — denied, aborted or failed — and rejects with why. */
+  async #failed(starting: Starting, error: unknown): Promise<never> {
+    const { call } = starting;
+    const hooks = this.hooks;
+    starting.unlink?.();
+    const timings = { durationMs: performance.now() - call.createdAt };
+    if (error instanceof ExecutionDeniedError) {
+      const denial = denialFrom(call, error);
+      if (denial !== call.decision) {
+        // Thrown rather than answered by prepare (a full queue, an onAllow tap): decided now.
+        call.decision = denial;
+        call.decidedAt = performance.now();
+      }
+      if (hookInUse(hooks.onDeny)) await hooks.onDeny.promise(call, denial);
+      this.report(call, { status: 'denied', denial, ...timings });
+    } else if (call.signal.aborted) {
+      this.report(call, { status: 'aborted', reason: abortReason(call.signal), ...timings });
+      throw abortError(call.signal);
+    } else {
+      this.report(call, { status: 'failed', error: toCallError(error), cause: error, ...timings });
+    }
+    throw error;
   }
 
   callSettled(active: ActiveCall): void {
