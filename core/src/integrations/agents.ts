@@ -85,9 +85,10 @@ class SluiceAgentsModel implements Model {
     this.#sender = sender;
   }
 
-  #start(request: ModelRequest, stream: boolean): Promise<ActiveCall> {
+  /** The allowed call, at once when no plugin holds it (see `Pipeline.startCallNow`). */
+  #start(request: ModelRequest, stream: boolean): ActiveCall | Promise<ActiveCall> {
     const { scope } = this.#options;
-    return this.#sluice.startCall({
+    return this.#sluice.startCallNow({
       source: 'agents',
       api: this.#api,
       stream,
@@ -124,7 +125,8 @@ class SluiceAgentsModel implements Model {
   }
 
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
-    const active = await this.#start(request, false);
+    const started = this.#start(request, false);
+    const active = started instanceof Promise ? await started : started;
     try {
       // Spread, not rebuild: the Runner puts fields on the request that the type does not declare.
       const response = await this.#inner(active).getResponse({ ...request, signal: active.call.signal });
@@ -140,7 +142,8 @@ class SluiceAgentsModel implements Model {
     // The call starts on the first `next()`, as it would in an async generator.
     const observer = new AgentsStreamObserver(this.#api);
     const open = async (): Promise<AsyncIterator<AgentsStreamEvent>> => {
-      const active = await this.#start(request, true);
+      const started = this.#start(request, true);
+      const active = started instanceof Promise ? await started : started;
       observer.active = active;
       try {
         return this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })[Symbol.asyncIterator]();

@@ -238,11 +238,13 @@ export function createSluiceModel(sluice: Pipeline, options: SluiceModelOptions)
     modelId,
     supportedUrls: options.supportedUrls ?? {},
     async doGenerate(params) {
-      const active = await sluice.startCall(callInit(options, params, base, false));
+      const started = sluice.startCallNow(callInit(options, params, base, false));
+      const active = started instanceof Promise ? await started : started;
       return generate(active, () => withModel(build(active), (model) => model.doGenerate({ ...params, abortSignal: active.call.signal })));
     },
     async doStream(params) {
-      const active = await sluice.startCall(callInit(options, params, base, true));
+      const started = sluice.startCallNow(callInit(options, params, base, true));
+      const active = started instanceof Promise ? await started : started;
       return stream(active, () => withModel(build(active), (model) => model.doStream({ ...params, abortSignal: active.call.signal })));
     },
   };
@@ -269,11 +271,13 @@ export function sluiceMiddleware(sluice: Pipeline, options: SluiceMiddlewareOpti
   return {
     specificationVersion: 'v4',
     async wrapGenerate({ doGenerate, params, model }) {
-      const active = await sluice.startCall(callInit(options, params, base(model), false));
+      const started = sluice.startCallNow(callInit(options, params, base(model), false));
+      const active = started instanceof Promise ? await started : started;
       return generate(active, doGenerate);
     },
     async wrapStream({ doStream, params, model }) {
-      const active = await sluice.startCall(callInit(options, params, base(model), true));
+      const started = sluice.startCallNow(callInit(options, params, base(model), true));
+      const active = started instanceof Promise ? await started : started;
       return stream(active, doStream);
     },
   };

@@ -32,6 +32,8 @@ export interface WrapOpenAIOptions {
 }
 
 type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
+/** What an APIPromise's response promise resolves to (the SDK's `APIResponseProps`, not exported from its root). */
+type APIResponseProps = Awaited<ConstructorParameters<typeof APIPromise>[1]>;
 
 /**
  * The `controller` of the props our outer APIPromise resolves to: the SDK's type requires one, but
@@ -39,7 +41,15 @@ type RequestOptions = Parameters<OpenAI['chat']['completions']['create']>[1];
  */
 const UNUSED_CONTROLLER = new AbortController();
 /** The `options` of those props: never read, so one shared object. */
-const NO_OPTIONS = Object.freeze({});
+const NO_OPTIONS = Object.freeze({}) as APIResponseProps['options'];
+
+/**
+ * The props our outer APIPromise resolves to. Only `response` is read from them (our parse takes
+ * the inner request's own); the SDK's helpers read the request id off the response.
+ */
+function propsOf(response: globalThis.Response): APIResponseProps {
+  return { response, options: NO_OPTIONS, controller: UNUSED_CONTROLLER } as APIResponseProps;
+}
 
 /**
  * One openai stream's items, observed for its call: each item to `onEvent`, what the API tells about
@@ -264,11 +274,30 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
     hideUsageChunk = false,
   ): APIPromise<T> {
     let sent: { active: ActiveCall; inner: APIPromise<T>; target: OpenAI } | undefined;
-    const props = (async () => {
+    const fail = (error: unknown): never => {
+      sent?.active.fail(error);
+      throw error;
+    };
+    // Sends the allowed call. Its props are in once the headers are (the body stays unread until
+    // the caller parses, or takes the raw Response).
+    const sendCall = (active: ActiveCall): Promise<APIResponseProps> => {
+      try {
+        const relay = active.allow.relay;
+        const target = openAIClientFor(sender, relay);
+        const inner = send(target, (relay?.model ? { ...body, model: relay.model } : body) as never, { ...requestOptions, signal: active.call.signal });
+        sent = { active, inner, target };
+        return inner.asResponse().then(propsOf, fail);
+      } catch (error) {
+        active.fail(error);
+        return Promise.reject(error);
+      }
+    };
+    let props: Promise<APIResponseProps>;
+    try {
       if (typeof body !== 'object' || body === null) throw new SluiceConfigError('body', 'expected a request body object');
       if (typeof body.model !== 'string') throw new SluiceConfigError('body.model', `expected a model name string, got ${typeof body.model}`);
       const scope = typeof options.scope === 'function' ? options.scope() : options.scope;
-      const active = await sluice.startCall({
+      const started = sluice.startCallNow({
         source: 'openai',
         api,
         stream: body.stream === true,
@@ -280,29 +309,15 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
         // Where the request goes without relay settings (telemetry reads it as server.address).
         attributes: { 'sluice.server.url': client.baseURL, ...options.attributes?.() },
       });
-      try {
-        const relay = active.allow.relay;
-        const target = openAIClientFor(sender, relay);
-        const inner = send(target, (relay?.model ? { ...body, model: relay.model } : body) as never, { ...requestOptions, signal: active.call.signal });
-        sent = { active, inner, target };
-        // Headers only: the body stays unread until the caller parses (or takes the raw Response).
-        const response = await inner.asResponse();
-        // Only `response` is read from these props (our parse takes the inner request's own);
-        // the SDK's helpers read the request id off the response.
-        return { response, options: NO_OPTIONS, controller: UNUSED_CONTROLLER } as never;
-      } catch (error) {
-        active.fail(error);
-        throw error;
-      }
-    })();
-    const parse = async () => {
+      // Allowed in this turn (no plugin holds it): sent now, as the bare client would, with no hop.
+      props = started instanceof Promise ? started.then(sendCall) : sendCall(started);
+    } catch (error) {
+      props = Promise.reject(error);
+    }
+    // The inner request's own `then` (a plain promise: no thenable job, no async frame), settling the call.
+    const parse = () => {
       const { active, inner, target } = sent!;
-      try {
-        return settle(active, (await inner) as T, target, hideUsageChunk);
-      } catch (error) {
-        active.fail(error);
-        throw error;
-      }
+      return inner.then((data) => settle(active, data as T, target, hideUsageChunk), fail);
     };
     // The raw body goes to the caller: the call is reported completed, without usage.
     const onRaw = () => sent?.active.complete({ usage: undefined });
