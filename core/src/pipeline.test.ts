@@ -368,6 +368,34 @@ describe('createPipeline', () => {
     expect(sluice.activeCalls).toBe(0);
   });
 
+  it('a callback tap that answers twice: the first answer stands, now or later', async () => {
+    let later: ((error: Error | null, call?: ModelCall) => void) | undefined;
+    let now = true;
+    const plugin: SluicePlugin = {
+      name: 'twice',
+      apply(hooks) {
+        hooks.beforePrepare.tapAsync('twice', (call, done) => {
+          if (now) {
+            done(null, call);
+            done(new Error('second answer'));
+          } else later = (error, answer) => done(error, answer);
+        });
+      },
+    };
+    const { sluice, outcomes } = reportsOf([plugin]);
+    const first = await sluice.startCall(init);
+    first.complete({ usage: undefined });
+    now = false;
+    const pending = sluice.startCall(init);
+    expect(later).toBeTypeOf('function'); // the tap ran in startCall's turn and holds its callback
+    later!(null, undefined);
+    later!(new Error('second answer'));
+    const second = await pending;
+    expect(sluice.activeCalls).toBe(1);
+    second.complete({ usage: undefined });
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['completed', 'completed']);
+  });
+
   it('withScope() scopes calls; concurrent scopes do not leak into each other', async () => {
     const { sluice } = reportsOf();
     const scopeA = { customerTenantId: 't_a', delegationId: 'd_a' };

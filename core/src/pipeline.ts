@@ -114,32 +114,6 @@ function assertPlugin(plugin: unknown, field: string): asserts plugin is SluiceP
 }
 
 /**
- * Runs an async hook through `callAsync` (`start` passes it the callback). When every tap answers in
- * this turn — synchronous taps, callback taps that call back at once, as the limiter does for a call
- * with free slots — the result comes back as a value: no promise, no await. Otherwise a promise of it.
- * A failure in this turn is thrown.
- */
-function runHook<R>(start: (done: (error: unknown, result?: R) => void) => void): R | Promise<R> {
-  let answered = false;
-  let failure: unknown;
-  let value: R | undefined;
-  let settle: ((error: unknown, result?: R) => void) | undefined;
-  start((error, result) => {
-    if (settle) return settle(error, result);
-    answered = true;
-    failure = error;
-    value = result;
-  });
-  if (answered) {
-    if (failure) throw failure;
-    return value as R;
-  }
-  return new Promise<R>((resolve, reject) => {
-    settle = (error, result) => (error ? reject(error) : resolve(result as R));
-  });
-}
-
-/**
  * Forwards the caller's abort to the call's controller (at once when it already happened). Returns
  * the unlink to call when the call settles — a closure only when there is a listener to remove (most
  * calls have no caller signal).
@@ -162,6 +136,8 @@ interface Starting {
   readonly controller: CallAbortController;
   /** Unlinks the caller's abort signal, when there is one. */
   readonly unlink: (() => void) | undefined;
+  /** Set once prepare allowed the call. */
+  allow?: Allow;
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -292,15 +268,43 @@ class SluicePipeline implements Pipeline, CallSink {
     return this.#beforePrepare(starting);
   }
 
+  /**
+   * Runs one pre-request hook through `callAsync` (`start` passes it the callback) and continues
+   * with `next(starting, answer)`: in this turn when every tap answers in it — synchronous taps,
+   * callback taps that call back at once, as the limiter does for a call with free slots — with no
+   * promise; otherwise the call's promise, resolved by the hook's callback with what `next` makes
+   * of the answer (a waiting call holds that one promise and its callback, no promise chain).
+   */
+  #runHook<R>(
+    starting: Starting,
+    start: (done: (error: unknown, result?: R) => void) => void,
+    next: (this: SluicePipeline, starting: Starting, answer: R) => ActiveCall | Promise<ActiveCall>,
+  ): ActiveCall | Promise<ActiveCall> {
+    let answered = false;
+    let failure: unknown;
+    let value: R | undefined;
+    let resolveLater: ((result: ActiveCall | Promise<ActiveCall>) => void) | undefined;
+    start((error, result) => {
+      if (answered) return; // a tap that calls back twice: the first answer stands
+      answered = true;
+      if (resolveLater === undefined) {
+        failure = error;
+        value = result;
+      } else {
+        resolveLater(error ? this.#failed(starting, error) : next.call(this, starting, result as R));
+      }
+    });
+    if (answered) return failure ? this.#failed(starting, failure) : next.call(this, starting, value as R);
+    return new Promise<ActiveCall>((resolve) => (resolveLater = resolve));
+  }
+
   #beforePrepare(starting: Starting): ActiveCall | Promise<ActiveCall> {
     try {
       const { call } = starting;
       if (call.signal.aborted) throw abortError(call.signal);
       const hook = this.hooks.beforePrepare;
       if (!hookInUse(hook)) return this.#prepare(starting);
-      const shaped = runHook<ModelCall>((done) => hook.callAsync(call, done));
-      if (shaped instanceof Promise) return shaped.then((value) => this.#shaped(starting, value), (error: unknown) => this.#failed(starting, error));
-      return this.#shaped(starting, shaped);
+      return this.#runHook(starting, (done) => hook.callAsync(call, done), this.#shaped);
     } catch (error) {
       return this.#failed(starting, error);
     }
@@ -318,9 +322,7 @@ class SluicePipeline implements Pipeline, CallSink {
       if (call.signal.aborted) throw abortError(call.signal);
       const hook = this.hooks.prepare;
       if (!hookInUse(hook)) return this.#decided(starting, undefined);
-      const decision = runHook<Decision | undefined>((done) => hook.callAsync(call, done));
-      if (decision instanceof Promise) return decision.then((value) => this.#decided(starting, value), (error: unknown) => this.#failed(starting, error));
-      return this.#decided(starting, decision);
+      return this.#runHook(starting, (done) => hook.callAsync(call, done), this.#decided);
     } catch (error) {
       return this.#failed(starting, error);
     }
@@ -344,22 +346,21 @@ class SluicePipeline implements Pipeline, CallSink {
       const allow: Allow = decision ?? { outcome: 'allow' };
       call.decision = allow;
       call.decidedAt = performance.now();
+      starting.allow = allow;
       if (call.signal.aborted) throw abortError(call.signal);
       const hook = this.hooks.onAllow;
-      if (!hookInUse(hook)) return this.#allowed(starting, allow);
-      const answered = runHook<void>((done) => hook.callAsync(call, allow, done));
-      if (answered instanceof Promise) return answered.then(() => this.#allowed(starting, allow), (error: unknown) => this.#failed(starting, error));
-      return this.#allowed(starting, allow);
+      if (!hookInUse(hook)) return this.#allowed(starting);
+      return this.#runHook(starting, (done) => hook.callAsync(call, allow, done), this.#allowed);
     } catch (error) {
       return this.#failed(starting, error);
     }
   }
 
-  #allowed(starting: Starting, allow: Allow): ActiveCall | Promise<ActiveCall> {
+  #allowed(starting: Starting): ActiveCall | Promise<ActiveCall> {
     try {
       const { call } = starting;
       if (call.signal.aborted) throw abortError(call.signal);
-      const active = new ActiveCall(this, call, allow, EVENT_SOURCE[call.source][call.api], starting.controller, starting.unlink);
+      const active = new ActiveCall(this, call, starting.allow!, EVENT_SOURCE[call.source][call.api], starting.controller, starting.unlink);
       this.#active.add(active);
       return active;
     } catch (error) {
