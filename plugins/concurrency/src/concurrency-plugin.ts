@@ -132,7 +132,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyPlugin {
     /** Gates before this index are held; the one at it is being waited for. */
     #index = 0;
     readonly #startedAt = performance.now();
-    /** Answers the hook once; dropped then (the call's signal keeps this object as its listener until the call ends). */
+    /** Answers the hook once; dropped then (the call's controller keeps this object as its abort watcher until the call ends). */
     #done: AdmitCallback | undefined;
 
     constructor(call: ModelCall, gates: KeyGate[], priority: number, done: AdmitCallback) {
