@@ -62,20 +62,29 @@ export function openAIOps(client: OpenAI, withSignal = false): SdkOps {
   };
 }
 
-/** The smallest request the Runner would send: no tools, text output, tracing off. */
-const AGENTS_REQUEST = { input: 'Hello', modelSettings: {}, tools: [], outputType: 'text', handoffs: [], tracing: false } satisfies ModelRequest;
+/** Shared by every request (the Runner's come from its config and the agent). */
+const MODEL_SETTINGS = {};
+const NONE: [] = [];
+
+/**
+ * The smallest request the Runner would send (no tools, text output, tracing off), made as the
+ * Runner makes it: one object literal that always sets `signal`, to the run's signal or undefined.
+ */
+function agentsRequest(withSignal: boolean): ModelRequest {
+  return { input: 'Hello', modelSettings: MODEL_SETTINGS, tools: NONE, outputType: 'text', handoffs: NONE, tracing: false, signal: withSignal ? new AbortController().signal : undefined };
+}
 
 /** `getResponse` / `getStreamedResponse` of an Agents SDK model (the bare one or Sluice's slot). Run inside `withTrace`. */
 export function agentsOps(model: Model, withSignal = false): SdkOps {
   return {
-    call: () => model.getResponse({ ...AGENTS_REQUEST, ...signalOptions(withSignal) }),
+    call: () => model.getResponse(agentsRequest(withSignal)),
     async stream() {
       let deltas = 0;
-      for await (const event of model.getStreamedResponse({ ...AGENTS_REQUEST, ...signalOptions(withSignal) })) if (event.type === 'output_text_delta') deltas++;
+      for await (const event of model.getStreamedResponse(agentsRequest(withSignal))) if (event.type === 'output_text_delta') deltas++;
       return deltas;
     },
     async hold() {
-      const iterator = model.getStreamedResponse({ ...AGENTS_REQUEST, ...signalOptions(withSignal) })[Symbol.asyncIterator]();
+      const iterator = model.getStreamedResponse(agentsRequest(withSignal))[Symbol.asyncIterator]();
       // Past response_started and the raw events before the text, to the first delta's raw event
       // (the SDK yields its output_text_delta summary first): held with a text block open.
       const isRawDelta = (event: AgentsStreamEvent) => event.type === 'model' && (event.event as { type?: unknown } | undefined)?.type === 'response.output_text.delta';
