@@ -42,7 +42,7 @@ export interface OtelPlugin extends SluicePlugin {
   spanCounts(): { started: number; ended: number };
 }
 
-/** What the plugin keeps for a call in flight; its span is made at the report from the call itself. */
+/** What the plugin keeps for a call in flight with metrics or recorded content (else the parent context alone); its span is made at the report from the call itself. */
 interface CallRecord {
   readonly parent: Context;
   /** `performance.now()` when `prepare` began (only read by the authorization metric). */
@@ -124,8 +124,10 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   const redact = options.redact ?? defaultRedact;
   const providerName = options.providerName ?? (() => 'openai');
   // By call id, not by the call object: a later beforePrepare tap may hand on a reshaped copy (a
-  // waterfall), and the copy is what the other hooks see. Every record goes at the call's report.
-  const records = new Map<string, CallRecord>();
+  // waterfall), and the copy is what the other hooks see. Every entry goes at the call's report.
+  // Without metrics or content an entry is the parent context itself: a record around it would be
+  // one more object per call in flight, holding nothing else.
+  const records = new Map<string, CallRecord | Context>();
   let lastCall: ModelCall | undefined;
   let lastRecord: CallRecord | undefined;
   const counts = { started: 0, ended: 0 };
@@ -136,6 +138,9 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
   const authorizationDuration: Histogram = meter.createHistogram(SLUICE.metricAuthorizationDuration, { unit: 's', description: 'Time to authorize a model call' });
   // Without a MeterProvider every instrument is the API's shared no-op: skip building what it would drop.
   const metricsOn = [duration, tokenUsage, timeToFirstChunk, queueWait, authorizationDuration].some((h) => h !== NOOP_HISTOGRAM);
+  /** Whether a call in flight needs a {@link CallRecord}, or only its parent context. */
+  const recordsKept = metricsOn || options.recordContent === true;
+  const recordOf = (call: ModelCall): CallRecord | undefined => (recordsKept ? (records.get(call.id) as CallRecord | undefined) : undefined);
 
   /** The request's messages, redacted and serialized when the call starts (content recording only). */
   const inputOf = (call: ModelCall): string | undefined => {
@@ -148,18 +153,19 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
     spanCounts: () => ({ ...counts }),
     apply(hooks) {
       hooks.beforePrepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-        records.set(call.id, {
-          parent: options.parentContext?.(call) ?? otelContext.active(),
-          prepareStartedAt: 0,
-          input: options.recordContent ? inputOf(call) : undefined,
-          output: options.recordContent ? [] : undefined,
-        });
+        const parent = options.parentContext?.(call) ?? otelContext.active();
+        records.set(
+          call.id,
+          recordsKept
+            ? { parent, prepareStartedAt: 0, input: options.recordContent ? inputOf(call) : undefined, output: options.recordContent ? [] : undefined }
+            : parent,
+        );
         counts.started++;
         return call;
       });
       if (metricsOn) {
         hooks.prepare.tap({ name: NAME, stage: OTEL_STAGE }, (call) => {
-          const record = records.get(call.id);
+          const record = recordOf(call);
           if (!record) return undefined;
           record.prepareStartedAt = performance.now();
           const waited = call.attributes[SLUICE.queueWaitMs];
@@ -170,7 +176,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
       if (options.recordContent) {
         hooks.onEvent.tap(NAME, (call, event) => {
           // The last call's record: a stream's events come in a row, so most lookups skip the map.
-          const record = call === lastCall ? lastRecord : records.get(call.id);
+          const record = call === lastCall ? lastRecord : recordOf(call);
           if (!record) return;
           lastCall = call;
           lastRecord = record;
@@ -178,9 +184,11 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         });
       }
       hooks.onReport.tap(NAME, (call, outcome) => {
-        const record = records.get(call.id);
-        if (!record) return;
+        const entry = records.get(call.id);
+        if (!entry) return;
         records.delete(call.id);
+        const record = recordsKept ? (entry as CallRecord) : undefined;
+        const parent = record ? record.parent : (entry as Context);
         if (lastCall === call) lastCall = lastRecord = undefined;
         const endedAt = performance.now();
         // What a sampler decides on, given when the span is created (the semconv's creation-time
@@ -203,7 +211,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
         }
         // Times are performance.now() readings (the call's creation, its authorization, its first
         // event, now): the SDK maps them onto its clock as it does its own.
-        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes: start, startTime: call.createdAt }, record.parent);
+        const span: Span = tracer.startSpan(chatSpanName(call.model), { kind: SpanKind.CLIENT, attributes: start, startTime: call.createdAt }, parent);
         span.setAttribute(SLUICE.callId, call.id);
         span.setAttribute(SLUICE.source, call.source);
         span.setAttribute(SLUICE.api, call.api);
@@ -214,7 +222,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           if (call.scope.userId) span.setAttribute(SLUICE.userId, call.scope.userId);
         }
         if (call.slot) span.setAttribute(SLUICE.slotId, call.slot.slotId);
-        if (record.input !== undefined) span.setAttribute(names.inputMessages, record.input);
+        if (record?.input !== undefined) span.setAttribute(names.inputMessages, record.input);
         const waited = call.attributes[SLUICE.queueWaitMs];
         if (typeof waited === 'number') span.setAttribute(SLUICE.queueWaitMs, waited);
         // When prepare answered (or, without pre-request hooks, the call was made): the authorization event's time.
@@ -249,7 +257,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
             if (outcome.responseId) span.setAttribute(names.responseId, outcome.responseId);
             if (outcome.finishReason) span.setAttribute(names.finishReasons, [outcome.finishReason]);
             setUsage(span, names, outcome.usage);
-            if (record.output && record.output.length > 0) {
+            if (record?.output && record.output.length > 0) {
               span.setAttribute(names.outputMessages, JSON.stringify(redact([{ role: 'assistant', parts: [{ type: 'text', content: record.output.join('') }] }])));
             }
             break;
@@ -280,7 +288,7 @@ export function otel(options: OtelPluginOptions = {}): OtelPlugin {
           duration.record(outcome.durationMs / 1000, metric);
           if (outcome.timeToFirstTokenMs !== undefined) timeToFirstChunk.record(outcome.timeToFirstTokenMs / 1000, metric);
           // The same outcome the authorization event carries.
-          if (record.prepareStartedAt && decidedAt !== undefined && authorization) {
+          if (record?.prepareStartedAt && decidedAt !== undefined && authorization) {
             authorizationDuration.record((decidedAt - record.prepareStartedAt) / 1000, { [SLUICE.authorizationOutcome]: authorization[SLUICE.authorizationOutcome] });
           }
         }

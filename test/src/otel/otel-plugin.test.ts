@@ -5,7 +5,7 @@ import { wrapOpenAI } from '@sluice/core/openai';
 import { otel } from '@sluice/plugin-otel';
 import { installAgentsTracingBridge } from '@sluice/plugin-otel/agents';
 import { vel } from '@sluice/plugin-vel';
-import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { createNoopMeter, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace';
 import OpenAI from 'openai';
@@ -94,6 +94,30 @@ describe('otel() with the Agents SDK bridge', () => {
 });
 
 describe('otel() span lifecycle', () => {
+  it.each([
+    ['with metrics', meter],
+    ['without metrics or content (only the parent context is kept in flight)', createNoopMeter()],
+  ])('%s: the span is the child of the parent context at the call\'s start, not of the one at its report', async (_label, callMeter) => {
+    const outer = tracer.startSpan('http request');
+    const other = tracer.startSpan('unrelated');
+    let current = trace.setSpan(ROOT_CONTEXT, outer);
+    const plugin = otel({ tracer, meter: callMeter, parentContext: () => current });
+    const sluice = createPipeline({ plugins: [plugin] });
+    const stream = await wrapOpenAI(client(), sluice).chat.completions.create({ model: 'gpt-fake', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    // The call has started under `outer`; its stream is read, and the call reported, under `other`.
+    current = trace.setSpan(ROOT_CONTEXT, other);
+    for await (const _chunk of stream) {
+      // drain
+    }
+    await sluice.idle();
+    outer.end();
+    other.end();
+    const [chat] = byName(await finishedSpans(), 'chat gpt-fake');
+    expect(parentId(chat!)).toBe(outer.spanContext().spanId);
+    expect(chat!.spanContext().traceId).toBe(outer.spanContext().traceId);
+    expect(plugin.spanCounts()).toEqual({ started: 1, ended: 1 });
+  });
+
   it('a denied call: a span with the deny event and reason, status ERROR, ended', async () => {
     const plugin = otel({ tracer, meter });
     const deny: SluicePlugin = { name: 'vela-stand-in', apply: (h) => h.prepare.tap('vela-stand-in', () => ({ outcome: 'deny', code: 'delegation_revoked', message: 'revoked', executionId: 'ex_9' })) };
