@@ -17,8 +17,12 @@ export interface TranslatorState {
   finishReason: VelFinishReason | undefined;
   responseId: string | undefined;
   model: string | undefined;
-  skipped: SkippedEvent[];
+  /** Read-only: translators replace the list as they record (an empty stream shares one frozen list). */
+  skipped: readonly SkippedEvent[];
 }
+
+/** The skip list of a translator that skipped nothing yet: shared, so an empty list costs no array per call. */
+const NO_SKIPS: readonly SkippedEvent[] = Object.freeze([]);
 
 /** A stateful translator for one response. */
 export interface VelTranslator<Native = unknown> {
@@ -68,7 +72,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
    *   outer one's without a copy.
    */
   constructor(options: TranslatorOptions = {}, state?: TranslatorState) {
-    this.state = state ?? { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: [] };
+    this.state = state ?? { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: NO_SKIPS };
     this.#ownsWriter = options.writer === undefined;
     this.writer =
       options.writer ??
@@ -83,11 +87,17 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   protected beforeFinish(): void {}
 
   protected skip(index: number, reason: string): void {
+    this.recordSkipped({ index, reason });
+  }
+
+  /** Appends to `state.skipped` (a composing translator passes on its parts' skips). */
+  protected recordSkipped(...events: SkippedEvent[]): void {
+    if (events.length === 0) return;
     const skipped = this.state.skipped;
-    // The first skip replaces the empty list with one of its own length: `[]` grown by push()
+    // The first skip replaces the shared empty list with one of its own length: `[]` grown by push()
     // reserves 17 slots (~150 bytes) for the call's life, and most streams skip one or two events.
-    if (skipped.length === 0) this.state.skipped = [{ index, reason }];
-    else skipped.push({ index, reason });
+    if (skipped.length === 0) this.state.skipped = events;
+    else (skipped as SkippedEvent[]).push(...events);
   }
 
   push(native: Native): VelEvent[] {

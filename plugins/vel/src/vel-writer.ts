@@ -43,6 +43,13 @@ interface ToolState {
 /** Iterated where a writer has no tools yet (never written to). */
 const NO_TOOLS: ReadonlyMap<string, ToolState> = new Map();
 
+/** A writer's phases, in order: nothing written, `start` written, a step open, `finish` written. */
+type Phase = 0 | 1 | 2 | 3;
+const NEW = 0;
+const STARTED = 1;
+const IN_STEP = 2;
+const FINISHED = 3;
+
 /** Builds a valid Vel stream incrementally. Methods append to the current batch; {@link VelWriter.take} returns it. */
 export class VelWriter {
   readonly #prefix: string;
@@ -51,9 +58,8 @@ export class VelWriter {
   readonly #toolsExecuted: boolean;
   /** Events written since the last `take()`; created on the first write, so a take() after nothing costs one empty array. */
   #batch: VelEvent[] | undefined;
-  #started = false;
-  #inStep = false;
-  #finished = false;
+  /** Where the stream is: one field, not three booleans (a writer lives as long as its call). */
+  #phase: Phase = NEW;
   /**
    * Open text blocks. Most streams have one at a time, so the first lives in two fields and a Map
    * is made only for blocks opened while others are: a Map and a Set cost ~0.5 KB per call in
@@ -81,12 +87,12 @@ export class VelWriter {
 
   /** True once `finish` (or the end of a frameless stream) was written: later calls write nothing. */
   get finished(): boolean {
-    return this.#finished;
+    return this.#phase === FINISHED;
   }
 
   /** True while a step is open. */
   get inStep(): boolean {
-    return this.#inStep;
+    return this.#phase === IN_STEP;
   }
 
   /** Returns the events written since the last call. */
@@ -107,16 +113,16 @@ export class VelWriter {
   }
 
   start(): void {
-    if (this.#started || this.#finished) return;
-    this.#started = true;
+    if (this.#phase !== NEW) return;
+    this.#phase = STARTED;
     if (this.#frame) this.#out(this.#messageId ? { type: 'start', messageId: this.#messageId } : { type: 'start' });
   }
 
   startStep(): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.start();
-    if (this.#inStep) return;
-    this.#inStep = true;
+    if (this.#phase === IN_STEP) return;
+    this.#phase = IN_STEP;
     this.#out({ type: 'start-step' });
   }
 
@@ -138,7 +144,7 @@ export class VelWriter {
   }
 
   textDelta(key: string, delta: string): void {
-    if (this.#finished || delta === '') return;
+    if (this.#phase === FINISHED || delta === '') return;
     this.startStep();
     let id = this.#openTextId(key);
     if (id === undefined) {
@@ -169,7 +175,7 @@ export class VelWriter {
 
   /** Opens a reasoning block even before any delta (a block may carry only a signature or a redacted summary). */
   reasoningStart(key: string): void {
-    if (this.#finished || this.#openReasoning?.has(key)) return;
+    if (this.#phase === FINISHED || this.#openReasoning?.has(key)) return;
     this.startStep();
     const id = this.#blockId('r', key);
     (this.#openReasoning ??= new Map()).set(key, id);
@@ -177,7 +183,7 @@ export class VelWriter {
   }
 
   reasoningDelta(key: string, delta: string): void {
-    if (this.#finished || delta === '') return;
+    if (this.#phase === FINISHED || delta === '') return;
     this.reasoningStart(key);
     this.#out({ type: 'reasoning-delta', id: this.#openReasoning!.get(key)!, delta });
   }
@@ -200,7 +206,7 @@ export class VelWriter {
   }
 
   toolInputStart(toolCallId: string, toolName: string, options: { providerExecuted?: boolean; dynamic?: boolean } = {}): void {
-    if (this.#finished || this.#tools?.has(toolCallId)) return;
+    if (this.#phase === FINISHED || this.#tools?.has(toolCallId)) return;
     this.startStep();
     (this.#tools ??= new Map()).set(toolCallId, { toolName, providerExecuted: options.providerExecuted ?? false, dynamic: options.dynamic ?? false, inputOpen: true, inputText: '', awaitingOutput: false, done: false });
     this.#out({ type: 'tool-input-start', toolCallId, toolName, ...(options.providerExecuted ? { providerExecuted: true } : {}), ...(options.dynamic ? { dynamic: true } : {}) });
@@ -208,7 +214,7 @@ export class VelWriter {
 
   toolInputDelta(toolCallId: string, delta: string): void {
     const tool = this.#tools?.get(toolCallId);
-    if (this.#finished || !tool?.inputOpen || delta === '') return;
+    if (this.#phase === FINISHED || !tool?.inputOpen || delta === '') return;
     tool.inputText += delta;
     this.#out({ type: 'tool-input-delta', toolCallId, inputTextDelta: delta });
   }
@@ -218,7 +224,7 @@ export class VelWriter {
    * tools, or every tool of an Agents run), so exactly one output or output error will follow.
    */
   toolInputAvailable(toolCallId: string, toolName: string, input: unknown, options: { providerExecuted?: boolean; dynamic?: boolean; expectOutput?: boolean } = {}): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     let tool = this.#tools?.get(toolCallId);
     if (tool && !tool.inputOpen) return; // the input was already settled
     if (!tool) {
@@ -253,7 +259,7 @@ export class VelWriter {
   }
 
   toolInputError(toolCallId: string, toolName: string, input: unknown, errorText: string): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     let tool = this.#tools?.get(toolCallId);
     if (tool && !tool.inputOpen) return;
     if (!tool) {
@@ -274,7 +280,7 @@ export class VelWriter {
 
   toolOutput(toolCallId: string, output: unknown): void {
     const tool = this.#tools?.get(toolCallId);
-    if (this.#finished || !tool?.awaitingOutput) return;
+    if (this.#phase === FINISHED || !tool?.awaitingOutput) return;
     tool.awaitingOutput = false;
     tool.done = true;
     this.#out({ type: 'tool-output-available', toolCallId, output, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
@@ -282,39 +288,39 @@ export class VelWriter {
 
   toolOutputError(toolCallId: string, errorText: string): void {
     const tool = this.#tools?.get(toolCallId);
-    if (this.#finished || !tool?.awaitingOutput) return;
+    if (this.#phase === FINISHED || !tool?.awaitingOutput) return;
     tool.awaitingOutput = false;
     tool.done = true;
     this.#out({ type: 'tool-output-error', toolCallId, errorText, ...(tool.providerExecuted ? { providerExecuted: true } : {}), ...(tool.dynamic ? { dynamic: true } : {}) });
   }
 
   sourceUrl(url: string, title?: string, sourceId?: string): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.startStep();
     this.#out({ type: 'source-url', sourceId: sourceId ?? this.nextId('src'), url, ...(title ? { title } : {}) });
   }
 
   sourceDocument(mediaType: string, title: string, filename?: string, sourceId?: string): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.startStep();
     this.#out({ type: 'source-document', sourceId: sourceId ?? this.nextId('src'), mediaType, title, ...(filename ? { filename } : {}) });
   }
 
   file(url: string, mediaType: string): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.startStep();
     this.#out({ type: 'file', url, mediaType });
   }
 
   /** A custom `data-<name>` part (e.g. `data-agent` when an Agents run hands off). */
   data(name: string, data: unknown, id?: string): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.start();
     this.#out({ type: `data-${name}`, data, ...(id ? { id } : {}) } as VelEvent);
   }
 
   error(errorText: string): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.start();
     this.#out({ type: 'error', errorText: errorText || 'unknown error' });
   }
@@ -338,20 +344,20 @@ export class VelWriter {
 
   /** Ends the current step (closing its blocks). Tools still owing an output keep waiting (a run's tool runs after its step). */
   finishStep(): void {
-    if (this.#finished || !this.#inStep) return;
+    if (this.#phase !== IN_STEP) return;
     this.#closeBlocks();
-    this.#inStep = false;
+    this.#phase = STARTED;
     this.#out({ type: 'finish-step' });
   }
 
   /** Ends the stream: open blocks closed, owed outputs failed, `finish` with reason and metadata. */
   finish(finishReason: VelFinishReason | undefined, metadata: VelMessageMetadata = {}): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.start();
     this.#closeBlocks();
     for (const [toolCallId, tool] of this.#tools ?? NO_TOOLS) if (tool.awaitingOutput) this.toolOutputError(toolCallId, 'the stream ended before the tool result arrived');
     this.finishStep();
-    this.#finished = true;
+    this.#phase = FINISHED;
     if (!this.#frame) return;
     const messageMetadata = compactMetadata(metadata);
     this.#out({ type: 'finish', ...(finishReason ? { finishReason } : {}), ...(messageMetadata ? { messageMetadata } : {}) });
@@ -359,12 +365,12 @@ export class VelWriter {
 
   /** Abort order: close open blocks → `tool-output-error` for open tools → `finish-step` → `abort` → `finish`. */
   abort(reason: string, metadata: VelMessageMetadata = {}): void {
-    if (this.#finished) return;
+    if (this.#phase === FINISHED) return;
     this.start();
     this.#closeBlocks();
     for (const [toolCallId, tool] of this.#tools ?? NO_TOOLS) if (tool.awaitingOutput) this.toolOutputError(toolCallId, `aborted: ${reason}`);
     this.finishStep();
-    this.#finished = true;
+    this.#phase = FINISHED;
     if (!this.#frame) return;
     this.#out({ type: 'abort', reason });
     const messageMetadata = compactMetadata(metadata);

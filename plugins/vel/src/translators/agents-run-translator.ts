@@ -50,7 +50,7 @@ export class AgentsRunTranslator extends BaseTranslator<unknown> {
     this.state.responseId = call.state.responseId ?? this.state.responseId;
     this.state.model = call.state.model ?? this.state.model;
     this.state.finishReason = call.state.finishReason;
-    this.state.skipped.push(...call.state.skipped);
+    this.recordSkipped(...call.state.skipped);
     this.writer.finishStep();
     this.#call = undefined;
     this.#callDone = false;
