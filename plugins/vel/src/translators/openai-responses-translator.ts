@@ -80,16 +80,17 @@ interface OutputItem {
   inputText: string;
   /** Code interpreter: the container, part of its input. */
   containerId: string | undefined;
-  /** Writer keys of its text and reasoning blocks; made on the first block (a message has no reasoning, a tool neither). */
-  textKeys: string[] | undefined;
-  reasoningKeys: string[] | undefined;
+  /**
+   * Its text and reasoning blocks, in the order they opened: the first here (a message has one
+   * text block, a reasoning item one summary), the others in `moreBlocks`, made on the second.
+   * The first is also where a delta looks first.
+   */
+  block: StreamedBlock | undefined;
+  moreBlocks: StreamedBlock[] | undefined;
   done: boolean;
   /** The text key of the content index seen last (`${key}:${contentIndex}`), kept so each delta reuses one string. */
   lastTextKey: string | undefined;
   lastContentIndex: number;
-  /** The text block a delta went to last and what was sent of it: the next delta of the same block skips two lookups. */
-  lastDeltaKey: string | undefined;
-  lastSent: SentText | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -129,46 +130,21 @@ function compact(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * A Map that keeps its first entry in two fields and makes a Map only for a second key: most
- * streams have one output item under one id and one text block, and an empty Map is ~150 bytes
- * per call in flight.
+ * One text or reasoning block of an item: its writer key, and what was streamed of it — its length
+ * and a running FNV-1a hash of its UTF-16 code units, enough to check the final text against the
+ * deltas (`isPrefixOf`) without keeping them. Appending every delta to a string kept one more
+ * string per token alive for the whole stream, which cost more than translating the token.
  */
-class SmallMap<K, V> {
-  #has = false;
-  #key: K | undefined;
-  #value: V | undefined;
-  #more: Map<K, V> | undefined;
-
-  get(key: K): V | undefined {
-    return this.#has && this.#key === key ? this.#value : this.#more?.get(key);
-  }
-
-  set(key: K, value: V): void {
-    if (!this.#has) {
-      this.#has = true;
-      this.#key = key;
-      this.#value = value;
-    } else if (this.#key === key) this.#value = value;
-    else (this.#more ??= new Map()).set(key, value);
-  }
-}
-
-/** Adds `key` to a short list of block keys once; the list is made exactly as long as its first key. */
-function addKey(keys: string[] | undefined, key: string): string[] {
-  if (keys === undefined) return [key];
-  if (!keys.includes(key)) keys.push(key);
-  return keys;
-}
-
-/**
- * What was streamed of one text block: its length and a running FNV-1a hash of its UTF-16 code
- * units — enough to check the final text against the deltas (`isPrefixOf`) without keeping them.
- * Appending every delta to a string kept one more string per token alive for the whole stream,
- * which cost more than translating the token.
- */
-class SentText {
+class StreamedBlock {
+  readonly key: string;
+  readonly text: boolean;
   length = 0;
   #hash = FNV_OFFSET;
+
+  constructor(key: string, text: boolean) {
+    this.key = key;
+    this.text = text;
+  }
 
   add(delta: string): void {
     this.length += delta.length;
@@ -181,7 +157,32 @@ class SentText {
   }
 }
 
-const FNV_OFFSET = 0x811c9dc5;
+/** The block of `item` with this writer key, if a delta opened it. */
+function blockOf(item: OutputItem, key: string): StreamedBlock | undefined {
+  const first = item.block;
+  if (first === undefined || first.key === key) return first;
+  if (item.moreBlocks !== undefined) for (const block of item.moreBlocks) if (block.key === key) return block;
+  return undefined;
+}
+
+/** The block of `item` with this writer key, opened now if it is new. */
+function openBlock(item: OutputItem, key: string, text: boolean): StreamedBlock {
+  const found = blockOf(item, key);
+  if (found !== undefined) return found;
+  const block = new StreamedBlock(key, text);
+  if (item.block === undefined) item.block = block;
+  else if (item.moreBlocks === undefined) item.moreBlocks = [block];
+  else item.moreBlocks.push(block);
+  return block;
+}
+
+/** The item's blocks of one kind, in the order they opened. */
+function* blocksOf(item: OutputItem, text: boolean): Generator<StreamedBlock> {
+  if (item.block?.text === text) yield item.block;
+  for (const block of item.moreBlocks ?? []) if (block.text === text) yield block;
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
 function fnv1a(hash: number, text: string, end: number): number {
@@ -212,12 +213,19 @@ function fnv1a(hash: number, text: string, end: number): number {
  *   reason; `error` events and `response.failed` write an `error` and finish with `error`.
  */
 export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
-  /** Made with its first item: `[]` grown by push() reserves 17 slots (~150 bytes) for the call's life. */
-  #items: OutputItem[] | undefined;
-  readonly #byIndex = new SmallMap<number, OutputItem>();
-  readonly #byId = new SmallMap<string, OutputItem>();
-  /** What was sent per writer key, to write only what the deltas missed when the final text arrives. */
-  readonly #sent = new SmallMap<string, SentText>();
+  /** The items in output order: the first alone, an array from the second (most responses have one or two). */
+  #items: OutputItem | OutputItem[] | undefined;
+  /**
+   * Items by output index and by id. Most streams have one item under one id, so the first entry
+   * of each lives in two fields and a Map is made only for a second key (an empty Map is ~150 bytes
+   * per call in flight, a small lookup object ~60). Setting a key again replaces its item.
+   */
+  #index0: number | undefined;
+  #indexItem0: OutputItem | undefined;
+  #byIndex: Map<number, OutputItem> | undefined;
+  #id0: string | undefined;
+  #idItem0: OutputItem | undefined;
+  #byId: Map<string, OutputItem> | undefined;
   /** Made on first use: most streams cite nothing and fail nowhere, and an empty Set is ~100 bytes per call in flight. */
   #sources: Set<string> | undefined;
   #errors: Set<string> | undefined;
@@ -374,9 +382,9 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   #completeItems(response: unknown): void {
     list(response, 'output').forEach((raw, outputIndex) => {
       const id = str(raw, 'id');
-      const byIndex = this.#byIndex.get(outputIndex);
+      const byIndex = this.#itemAt(outputIndex);
       // By id first; by position when the id is new (rotated) and the item there is of the same type.
-      const item = (id ? this.#byId.get(id) : undefined) ?? (byIndex?.type === str(raw, 'type') ? byIndex : undefined);
+      const item = (id ? this.#itemWithId(id) : undefined) ?? (byIndex?.type === str(raw, 'type') ? byIndex : undefined);
       if (item?.done) return;
       this.#itemDone(item ?? this.#register(outputIndex, raw), raw);
     });
@@ -393,29 +401,56 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   // ── items ───────────────────────────────────────────────────────────────────────────────────
 
+  #itemList(): readonly OutputItem[] {
+    const items = this.#items;
+    return items === undefined ? [] : Array.isArray(items) ? items : [items];
+  }
+
+  #itemAt(outputIndex: number): OutputItem | undefined {
+    return outputIndex === this.#index0 ? this.#indexItem0 : this.#byIndex?.get(outputIndex);
+  }
+
+  #setItemAt(outputIndex: number, item: OutputItem): void {
+    if (this.#index0 === undefined || this.#index0 === outputIndex) {
+      this.#index0 = outputIndex;
+      this.#indexItem0 = item;
+    } else (this.#byIndex ??= new Map()).set(outputIndex, item);
+  }
+
+  #itemWithId(id: string): OutputItem | undefined {
+    return id === this.#id0 ? this.#idItem0 : this.#byId?.get(id);
+  }
+
+  #setItemId(id: string, item: OutputItem): void {
+    if (this.#id0 === undefined || this.#id0 === id) {
+      this.#id0 = id;
+      this.#idItem0 = item;
+    } else (this.#byId ??= new Map()).set(id, item);
+  }
+
   #register(outputIndex: number | undefined, raw: unknown, fallbackId?: string): OutputItem {
     const id = str(raw, 'id') || fallbackId;
     const type = str(raw, 'type') ?? 'unknown';
     const item: OutputItem = {
       outputIndex,
-      key: id ?? `o${outputIndex ?? this.#items?.length ?? 0}`,
+      key: id ?? `o${outputIndex ?? this.#itemList().length}`,
       type,
       toolCallId: undefined,
       toolName: undefined,
       inputText: '',
       containerId: str(raw, 'container_id'),
-      textKeys: undefined,
-      reasoningKeys: undefined,
+      block: undefined,
+      moreBlocks: undefined,
       done: false,
       lastTextKey: undefined,
       lastContentIndex: 0,
-      lastDeltaKey: undefined,
-      lastSent: undefined,
     };
-    if (this.#items === undefined) this.#items = [item];
-    else this.#items.push(item);
-    if (outputIndex !== undefined) this.#byIndex.set(outputIndex, item);
-    if (id) this.#byId.set(id, item);
+    const items = this.#items;
+    if (items === undefined) this.#items = item;
+    else if (Array.isArray(items)) items.push(item);
+    else this.#items = [items, item];
+    if (outputIndex !== undefined) this.#setItemAt(outputIndex, item);
+    if (id) this.#setItemId(id, item);
     return item;
   }
 
@@ -434,10 +469,10 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     const id = asString(event.item_id) || asString(asRecord(raw)?.id);
     const rawIndex = event.output_index;
     const outputIndex = typeof rawIndex === 'number' && Number.isInteger(rawIndex) ? rawIndex : undefined;
-    let item = id ? this.#byId.get(id) : undefined;
+    let item = id ? this.#itemWithId(id) : undefined;
     if (!item && outputIndex !== undefined) {
-      item = this.#byIndex.get(outputIndex);
-      if (item && id) this.#byId.set(id, item);
+      item = this.#itemAt(outputIndex);
+      if (item && id) this.#setItemId(id, item);
     }
     return item ?? this.#register(outputIndex, raw ?? { type }, id);
   }
@@ -447,9 +482,9 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     const type = str(raw, 'type');
     if (!type) throw new Error('output_item.added without an item type');
     const outputIndex = integer(event, 'output_index');
-    const existing = (outputIndex !== undefined ? this.#byIndex.get(outputIndex) : undefined) ?? (str(raw, 'id') ? this.#byId.get(str(raw, 'id')!) : undefined);
+    const existing = (outputIndex !== undefined ? this.#itemAt(outputIndex) : undefined) ?? (str(raw, 'id') ? this.#itemWithId(str(raw, 'id')!) : undefined);
     const item = existing ?? this.#register(outputIndex, raw);
-    if (str(raw, 'id')) this.#byId.set(str(raw, 'id')!, item);
+    if (str(raw, 'id')) this.#setItemId(str(raw, 'id')!, item);
     item.type = type;
     item.containerId ??= str(raw, 'container_id');
     if (type === 'message' || type === 'reasoning') return; // blocks open with their first delta
@@ -540,13 +575,13 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     item.done = true;
     if (type === 'message') {
       list(raw, 'content').forEach((part, contentIndex) => this.#contentPartDone(item, contentIndex, part));
-      if (item.textKeys) for (const key of item.textKeys) this.writer.textEnd(key);
+      for (const block of blocksOf(item, true)) this.writer.textEnd(block.key);
       return;
     }
     if (type === 'reasoning') {
       list(raw, 'summary').forEach((part, i) => this.#settleReasoning(item, `${item.key}:s${i}`, str(part, 'text')));
       list(raw, 'content').forEach((part, i) => this.#settleReasoning(item, `${item.key}:r${i}`, str(part, 'text')));
-      if (item.reasoningKeys) for (const key of item.reasoningKeys) this.writer.reasoningEnd(key);
+      for (const block of blocksOf(item, false)) this.writer.reasoningEnd(block.key);
       return;
     }
     if (!CLIENT_TOOLS.has(type) && !PROVIDER_TOOLS.has(type)) {
@@ -624,20 +659,16 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #textDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
-    let sent = item.lastDeltaKey === key ? item.lastSent : undefined;
-    if (sent === undefined) {
-      item.textKeys = addKey(item.textKeys, key);
-      item.lastDeltaKey = key;
-      item.lastSent = sent = this.#sentOf(key);
-    }
-    sent.add(delta);
+    // The item's first block is the one most deltas go to: one comparison, no lookup.
+    const first = item.block;
+    (first !== undefined && first.key === key ? first : openBlock(item, key, true)).add(delta);
     this.writer.textDelta(key, delta);
   }
 
   /** Writes what the deltas missed of the final text, then closes the block. */
   #settleText(item: OutputItem, key: string, final: string | undefined): void {
     if (final !== undefined) {
-      const missed = this.#missedTail(key, final);
+      const missed = this.#missedTail(item, key, final);
       if (missed !== undefined) this.#textDelta(item, key, missed);
       else this.skip(this.#current, `the final text of ${key} differs from its deltas; the streamed text stands`);
     }
@@ -645,16 +676,10 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   }
 
   /** What the deltas of `key` missed of its final text, or undefined when the final text does not continue them. */
-  #missedTail(key: string, final: string): string | undefined {
-    const sent = this.#sent.get(key);
+  #missedTail(item: OutputItem, key: string, final: string): string | undefined {
+    const sent = blockOf(item, key);
     if (sent === undefined) return final;
     return sent.isPrefixOf(final) ? final.slice(sent.length) : undefined;
-  }
-
-  #sentOf(key: string): SentText {
-    let sent = this.#sent.get(key);
-    if (sent === undefined) this.#sent.set(key, (sent = new SentText()));
-    return sent;
   }
 
   #reasoningKey(item: OutputItem, type: string, event: Record<string, unknown>): string {
@@ -663,14 +688,13 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #reasoningDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
-    item.reasoningKeys = addKey(item.reasoningKeys, key);
-    this.#sentOf(key).add(delta);
+    openBlock(item, key, false).add(delta);
     this.writer.reasoningDelta(key, delta);
   }
 
   #settleReasoning(item: OutputItem, key: string, final: string | undefined): void {
     if (final !== undefined) {
-      const missed = this.#missedTail(key, final);
+      const missed = this.#missedTail(item, key, final);
       if (missed !== undefined) this.#reasoningDelta(item, key, missed);
       else this.skip(this.#current, `the final reasoning of ${key} differs from its deltas; the streamed text stands`);
     }
@@ -698,7 +722,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   protected override beforeFinish(): void {
     // Function calls whose `done` never came: settle with what streamed (invalid JSON → tool-input-error).
-    for (const item of this.#items ?? []) {
+    for (const item of this.#itemList()) {
       if (item.done || !CLIENT_TOOLS.has(item.type)) continue;
       if (item.type === 'function_call' || item.type === 'custom_tool_call') {
         if (item.toolCallId === undefined) item.toolCallId = item.key;
