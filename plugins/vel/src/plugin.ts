@@ -2,7 +2,6 @@
 // fills `event.vel` for the plugins after it, and hands each call's Vel events to subscribers.
 import { SluiceConfigError, type ModelCall, type SluicePlugin, type StreamEventSource, type VelEvent } from '@sluice/core';
 import type { TranslatorOptions, VelTranslator } from './translator.ts';
-import { AgentsModelTranslator } from './translators/agents-model-translator.ts';
 import { AiSdkStreamTranslator } from './translators/ai-sdk-stream-translator.ts';
 import { OpenAIChatTranslator } from './translators/openai-chat-translator.ts';
 import { OpenAIResponsesTranslator } from './translators/openai-responses-translator.ts';
@@ -31,10 +30,12 @@ export interface VelPlugin extends SluicePlugin {
   events(filter?: (call: ModelCall) => boolean): AsyncIterable<{ call: ModelCall; event: VelEvent }>;
 }
 
-const FACTORIES: Record<StreamEventSource, (options: TranslatorOptions) => VelTranslator> = {
+const FACTORIES: Record<StreamEventSource, (options: TranslatorOptions, call: ModelCall) => VelTranslator> = {
   'openai.chat': (o) => new OpenAIChatTranslator(o),
   'openai.responses': (o) => new OpenAIResponsesTranslator(o),
-  'agents.model': (o) => new AgentsModelTranslator(o),
+  // Sluice's Agents models are the SDK's OpenAI models for the call's API: that provider's translator
+  // reads the SDK's envelope itself (one object per call instead of two).
+  'agents.model': (o, call) => (call.api === 'chat_completions' ? new OpenAIChatTranslator({ ...o, agentsEnvelope: true }) : new OpenAIResponsesTranslator({ ...o, agentsEnvelope: true })),
   'ai-sdk': (o) => new AiSdkStreamTranslator(o),
 };
 
@@ -74,7 +75,7 @@ export function vel(options: VelPluginOptions = {}): VelPlugin {
     if (call === lastCall) return lastTranslator!;
     let translator = translators.get(call);
     if (!translator) {
-      translator = FACTORIES[source]({ idPrefix: call.id.slice(0, 8) });
+      translator = FACTORIES[source]({ idPrefix: call.id.slice(0, 8) }, call);
       translators.set(call, translator);
     }
     lastCall = call;

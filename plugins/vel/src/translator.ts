@@ -3,6 +3,7 @@
 // reasons, usage, finish reason) the plugin and the run translator read back.
 import { randomUUID } from 'node:crypto';
 import type { Usage, VelEvent } from '@sluice/core';
+import { agentsEnvelopeEvent, fillFromAgentsResponse, unknownEnvelopeReason, type AgentsEnvelopeEvent } from './translators/agents-envelope.ts';
 import { VelWriter, type VelFinishReason } from './vel-writer.ts';
 
 /** A native event the translator did not turn into Vel, and why. */
@@ -50,7 +51,18 @@ export interface TranslatorOptions {
   writer?: VelWriter;
   /** For an owned writer: every tool call is executed within this stream (see `VelWriterOptions.toolsExecuted`). */
   toolsExecuted?: boolean;
+  /**
+   * The events come in the Agents SDK's model stream envelope (`{ type: 'model', event }` around
+   * each raw event of this translator's provider, beside the SDK's summaries): the raw events are
+   * translated, `response_started` opens the step, `response_done` fills in what they did not say.
+   * For an Agents model whose provider is known up front (Sluice's own); otherwise use
+   * `AgentsModelTranslator`, which finds it from the events.
+   */
+  agentsEnvelope?: boolean;
 }
+
+/** `#envelope` of a translator told of the Agents envelope, before its `response_done`. */
+const ENVELOPE = Symbol('agents envelope');
 
 /** A random id prefix: parallel calls and graph nodes never share ids. */
 export function randomIdPrefix(): string {
@@ -65,6 +77,8 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   #index = 0;
   #done = false;
   #settled = false;
+  /** Without the Agents envelope: undefined. With it: {@link ENVELOPE}, then the `response_done` summary's response. */
+  #envelope: unknown;
 
   /**
    * @param state Record into this state instead of a new one: a translator that hands every event
@@ -77,6 +91,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
     this.writer =
       options.writer ??
       new VelWriter({ idPrefix: options.idPrefix ?? randomIdPrefix(), ...(options.messageId ? { messageId: options.messageId } : {}), ...(options.toolsExecuted ? { toolsExecuted: true } : {}) });
+    if (options.agentsEnvelope) this.#envelope = ENVELOPE;
     if (this.#ownsWriter) this.writer.start();
   }
 
@@ -110,6 +125,13 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
    * the owner of the writer takes it. Never throws.
    */
   feed(native: Native): void {
+    if (this.#envelope !== undefined) {
+      // The envelope's own events are not counted: skip indexes are those of the raw events, as if fed directly.
+      const record = asRecord(native);
+      const kind = agentsEnvelopeEvent(record);
+      if (kind !== 'raw') return this.#envelopeEvent(kind, record, native);
+      native = record!.event as Native;
+    }
     const index = this.#index++;
     if (this.#done) {
       this.skip(index, 'event after the end of the stream');
@@ -122,12 +144,29 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
     }
   }
 
+  #envelopeEvent(kind: Exclude<AgentsEnvelopeEvent, 'raw'>, record: Record<string, unknown> | undefined, event: unknown): void {
+    if (this.#done) return this.skip(this.#index, 'event after the end of the stream');
+    switch (kind) {
+      case 'text-summary':
+        return; // the same text arrives in the raw events
+      case 'started':
+        return this.writer.startStep();
+      case 'done':
+        this.#envelope = record!.response;
+        return;
+      default:
+        this.skip(this.#index, unknownEnvelopeReason(event));
+    }
+  }
+
   /** For composition: flushes what the translator buffers (pending tool calls) into the writer, once. */
   settle(): void {
     if (this.#settled) return;
     this.#settled = true;
     try {
       this.beforeFinish();
+      const summary = this.#envelope;
+      if (summary !== undefined && summary !== ENVELOPE) fillFromAgentsResponse(this.state, summary);
     } catch (error) {
       this.skip(this.#index, `could not flush at finish: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -2,8 +2,8 @@
 // 'model'`) beside its own summaries (`output_text_delta`, `response_done`). The raw events are the
 // complete truth (reasoning, tool-call deltas), so they are translated by the provider's translator;
 // the summaries are used only for models that do not expose raw events.
-import { usageFromAgents } from '@sluice/core';
 import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type TranslatorState, type VelTranslator } from '../translator.ts';
+import { agentsEnvelopeEvent, fillFromAgentsResponse, unknownEnvelopeReason } from './agents-envelope.ts';
 import { OpenAIChatTranslator } from './openai-chat-translator.ts';
 import { OpenAIResponsesTranslator } from './openai-responses-translator.ts';
 
@@ -16,7 +16,11 @@ function innerFor(source: unknown, raw: unknown, options: TranslatorOptions, sta
   return undefined;
 }
 
-/** Translates one Agents SDK model call's stream events (`StreamEvent` of `@openai/agents`). */
+/**
+ * Translates one Agents SDK model call's stream events (`StreamEvent` of `@openai/agents`), finding
+ * the provider from the raw events. When the provider is known up front, a provider translator with
+ * `agentsEnvelope: true` does the same with one object less per call.
+ */
 export class AgentsModelTranslator extends BaseTranslator<unknown> {
   #inner: Inner | undefined;
   #done: unknown;
@@ -24,8 +28,8 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
   protected map(event: unknown, index: number): void {
     // Plain property loads (see `asRecord`): this runs twice per token (raw event + summary).
     const record = asRecord(event);
-    switch (asString(record?.type)) {
-      case 'model': {
+    switch (agentsEnvelopeEvent(record)) {
+      case 'raw': {
         const raw = record!.event;
         // The inner translator writes into this one's writer (which carries the id prefix and message
         // id) and records into this one's state (usage, finish reason, skips).
@@ -34,18 +38,18 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
         this.#inner.feed(raw);
         return;
       }
-      case 'output_text_delta':
+      case 'text-summary':
         // With raw events, the same text arrives in them; only models without raw events need this.
         if (!this.#inner) this.writer.textDelta(asString(record!.itemId) ?? '0', asString(record!.delta) ?? '');
         return;
-      case 'response_started':
+      case 'started':
         this.writer.startStep();
         return;
-      case 'response_done':
+      case 'done':
         this.#done = prop(event, 'response');
         return;
       default:
-        this.skip(index, `unknown model stream event type ${JSON.stringify(str(event, 'type'))}`);
+        this.skip(index, unknownEnvelopeReason(event));
     }
   }
 
@@ -64,11 +68,7 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
       }
       this.state.finishReason = toolCalls > 0 ? 'tool-calls' : 'stop';
     }
-    if (done !== undefined) {
-      this.state.responseId ??= str(done, 'id');
-      this.state.usage ??= usageFromAgents(prop(done, 'usage'));
-      this.state.model ??= str(prop(done, 'providerData'), 'model');
-    }
+    if (done !== undefined) fillFromAgentsResponse(this.state, done);
   }
 }
 
