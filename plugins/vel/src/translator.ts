@@ -61,6 +61,11 @@ export interface TranslatorOptions {
   agentsEnvelope?: boolean;
 }
 
+/** Bits of a translator's `#flags`: it made its writer (and frames the stream); it ended; it flushed what it buffered. */
+const OWNS_WRITER = 1;
+const DONE = 2;
+const SETTLED = 4;
+
 /** `#envelope` of a translator told of the Agents envelope, before its `response_done`. */
 const ENVELOPE = Symbol('agents envelope');
 
@@ -72,11 +77,10 @@ export function randomIdPrefix(): string {
 /** Base class: subclasses implement {@link BaseTranslator.map}. */
 export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   protected readonly writer: VelWriter;
-  readonly #ownsWriter: boolean;
   readonly state: TranslatorState;
   #index = 0;
-  #done = false;
-  #settled = false;
+  /** {@link OWNS_WRITER}, {@link DONE}, {@link SETTLED} bits: one field per translator in flight, not three. */
+  #flags = 0;
   /** Without the Agents envelope: undefined. With it: {@link ENVELOPE}, then the `response_done` summary's response. */
   #envelope: unknown;
 
@@ -87,12 +91,12 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
    */
   constructor(options: TranslatorOptions = {}, state?: TranslatorState) {
     this.state = state ?? { usage: undefined, finishReason: undefined, responseId: undefined, model: undefined, skipped: NO_SKIPS };
-    this.#ownsWriter = options.writer === undefined;
+    if (options.writer === undefined) this.#flags = OWNS_WRITER;
     this.writer =
       options.writer ??
       new VelWriter({ idPrefix: options.idPrefix ?? randomIdPrefix(), ...(options.messageId ? { messageId: options.messageId } : {}), ...(options.toolsExecuted ? { toolsExecuted: true } : {}) });
     if (options.agentsEnvelope) this.#envelope = ENVELOPE;
-    if (this.#ownsWriter) this.writer.start();
+    if (this.#flags & OWNS_WRITER) this.writer.start();
   }
 
   /** Maps one native event to writer calls. May throw: the base class turns a throw into a skip. */
@@ -133,7 +137,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
       native = record!.event as Native;
     }
     const index = this.#index++;
-    if (this.#done) {
+    if (this.#flags & DONE) {
       this.skip(index, 'event after the end of the stream');
       return;
     }
@@ -145,7 +149,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   }
 
   #envelopeEvent(kind: Exclude<AgentsEnvelopeEvent, 'raw'>, record: Record<string, unknown> | undefined, event: unknown): void {
-    if (this.#done) return this.skip(this.#index, 'event after the end of the stream');
+    if (this.#flags & DONE) return this.skip(this.#index, 'event after the end of the stream');
     switch (kind) {
       case 'text-summary':
         return; // the same text arrives in the raw events
@@ -161,8 +165,8 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
 
   /** For composition: flushes what the translator buffers (pending tool calls) into the writer, once. */
   settle(): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.#flags & SETTLED) return;
+    this.#flags |= SETTLED;
     try {
       this.beforeFinish();
       const summary = this.#envelope;
@@ -173,10 +177,10 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   }
 
   finish(): VelEvent[] {
-    if (this.#done) return [];
+    if (this.#flags & DONE) return [];
     this.settle();
-    this.#done = true;
-    if (this.#ownsWriter) {
+    this.#flags |= DONE;
+    if (this.#flags & OWNS_WRITER) {
       this.writer.finish(this.state.finishReason ?? 'other', { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
     } else {
       this.writer.finishStep();
@@ -185,7 +189,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   }
 
   fail(errorText: string): VelEvent[] {
-    if (this.#done) return [];
+    if (this.#flags & DONE) return [];
     this.writer.error(errorText);
     // Flush first: a translator's own finish reason, set as it settles, must not replace `error`.
     this.settle();
@@ -194,9 +198,9 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   }
 
   abort(reason = 'aborted'): VelEvent[] {
-    if (this.#done) return [];
-    this.#done = true;
-    if (this.#ownsWriter) this.writer.abort(reason, { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
+    if (this.#flags & DONE) return [];
+    this.#flags |= DONE;
+    if (this.#flags & OWNS_WRITER) this.writer.abort(reason, { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
     return this.writer.take();
   }
 }

@@ -182,6 +182,12 @@ function* blocksOf(item: OutputItem, text: boolean): Generator<StreamedBlock> {
   for (const block of item.moreBlocks ?? []) if (block.text === text) yield block;
 }
 
+/** Bits of a Responses translator's `#seen`. */
+const CLIENT_ACTION = 1; // the client must act: a function, custom, computer… call
+const SAW_REFUSAL = 2;
+const SAW_ANSWER = 4; // content text (a refusal is not an answer)
+const ERRORED = 8;
+
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
@@ -229,10 +235,8 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   /** Made on first use: most streams cite nothing and fail nowhere, and an empty Set is ~100 bytes per call in flight. */
   #sources: Set<string> | undefined;
   #errors: Set<string> | undefined;
-  #clientAction = false;
-  #sawRefusal = false;
-  #sawAnswer = false;
-  #errored = false;
+  /** What the stream showed so far, as {@link SAW_ANSWER}… bits: one field, not four booleans per call in flight. */
+  #seen = 0;
   /** Index of the native event being mapped (for skips recorded deep in the mapping). */
   #current = 0;
 
@@ -244,7 +248,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     if (type === 'response.output_text.delta') {
       const item = this.#itemOf(event, 'message');
       const delta = asString(event.delta) ?? '';
-      this.#sawAnswer ||= delta !== '';
+      if (delta !== '') this.#seen |= SAW_ANSWER;
       const contentIndex = event.content_index;
       this.#textDelta(item, this.#textKey(item, typeof contentIndex === 'number' && Number.isInteger(contentIndex) ? contentIndex : 0), delta);
       return;
@@ -265,8 +269,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
       case 'response.refusal.delta': {
         const item = this.#itemOf(event, 'message');
         const delta = str(event, 'delta') ?? '';
-        if (type === 'response.refusal.delta') this.#sawRefusal ||= delta !== '';
-        else this.#sawAnswer ||= delta !== '';
+        if (delta !== '') this.#seen |= type === 'response.refusal.delta' ? SAW_REFUSAL : SAW_ANSWER;
         this.#textDelta(item, `${item.key}:${integer(event, 'content_index') ?? 0}`, delta);
         return;
       }
@@ -274,8 +277,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
       case 'response.refusal.done': {
         const item = this.#itemOf(event, 'message');
         const final = type === 'response.refusal.done' ? str(event, 'refusal') : str(event, 'text');
-        if (type === 'response.refusal.done') this.#sawRefusal ||= Boolean(final);
-        else this.#sawAnswer ||= Boolean(final);
+        if (final) this.#seen |= type === 'response.refusal.done' ? SAW_REFUSAL : SAW_ANSWER;
         this.#settleText(item, `${item.key}:${integer(event, 'content_index') ?? 0}`, final);
         return;
       }
@@ -370,11 +372,12 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   #responseEnd(response: unknown, type: 'response.completed' | 'response.incomplete'): void {
     this.#response(response);
     this.#completeItems(response);
-    if (this.#errored) return;
+    const seen = this.#seen;
+    if (seen & ERRORED) return;
     if (type === 'response.incomplete') {
       this.state.finishReason = toVelFinishReason(str(prop(response, 'incomplete_details'), 'reason')) ?? 'other';
     } else {
-      this.state.finishReason = this.#clientAction ? 'tool-calls' : this.#sawRefusal && !this.#sawAnswer ? 'content-filter' : 'stop';
+      this.state.finishReason = seen & CLIENT_ACTION ? 'tool-calls' : (seen & (SAW_REFUSAL | SAW_ANSWER)) === SAW_REFUSAL ? 'content-filter' : 'stop';
     }
   }
 
@@ -391,7 +394,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
   }
 
   #error(message: string): void {
-    this.#errored = true;
+    this.#seen |= ERRORED;
     this.state.finishReason = 'error';
     const errors = (this.#errors ??= new Set());
     if (errors.has(message)) return; // `error` is followed by `response.failed` carrying the same message
@@ -502,7 +505,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     item.toolCallId ??= provider || type === 'mcp_approval_request' ? str(raw, 'id') || item.key : str(raw, 'call_id') || str(raw, 'id') || item.key;
     item.toolName ??= this.#toolName(type, raw);
     if (!item.toolName) return; // a function call without a name: started when its name arrives
-    if (!provider) this.#clientAction = true;
+    if (!provider) this.#seen |= CLIENT_ACTION;
     this.writer.toolInputStart(item.toolCallId, item.toolName, { providerExecuted: provider, dynamic: type === 'mcp_call' });
     // What streamed before the tool could start, or what the `added` item already carries.
     const initial = type === 'function_call' ? str(raw, 'arguments') : type === 'custom_tool_call' ? str(raw, 'input') : type === 'mcp_call' ? str(raw, 'arguments') : undefined;
@@ -532,7 +535,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     const id = item.toolCallId;
     const name = item.toolName ?? 'unknown_tool';
     if (id === undefined) return;
-    if (!PROVIDER_TOOLS.has(type)) this.#clientAction = true;
+    if (!PROVIDER_TOOLS.has(type)) this.#seen |= CLIENT_ACTION;
     switch (type) {
       case 'function_call':
         this.writer.toolInputFromText(id, name, str(raw, 'arguments') ?? item.inputText);
@@ -647,12 +650,12 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
     const type = str(part, 'type');
     if (type === 'output_text') {
       const text = str(part, 'text');
-      this.#sawAnswer ||= Boolean(text);
+      if (text) this.#seen |= SAW_ANSWER;
       this.#settleText(item, key, text);
       for (const annotation of list(part, 'annotations')) this.#annotation(annotation);
     } else if (type === 'refusal') {
       const refusal = str(part, 'refusal');
-      this.#sawRefusal ||= Boolean(refusal);
+      if (refusal) this.#seen |= SAW_REFUSAL;
       this.#settleText(item, key, refusal);
     }
   }
