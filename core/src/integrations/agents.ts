@@ -17,7 +17,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
 import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
-import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
+import { ObservedIterator } from './observed-iterator.ts';
 import { openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link createModelProvider}. */
@@ -87,7 +87,7 @@ class SluiceAgentsModel implements Model {
 
   /** The allowed call, at once when no plugin holds it (see `Pipeline.startCallNow`). */
   #start(request: ModelRequest, stream: boolean): ActiveCall | Promise<ActiveCall> {
-    const { scope } = this.#options;
+    const { scope, client } = this.#options;
     return this.#sluice.startCallNow({
       source: 'agents',
       api: this.#api,
@@ -98,11 +98,10 @@ class SluiceAgentsModel implements Model {
       estimatedCostUsd: this.#options.estimateCostUsd?.(this.#slot, request),
       signal: request.signal,
       request,
-      attributes: {
-        // Where the request goes without relay settings (telemetry reads it as server.address).
-        ...(this.#options.client ? { 'sluice.server.url': this.#options.client.baseURL } : {}),
-        ...this.#options.attributes?.(this.#slot, request),
-      },
+      // Where the request goes without relay settings (telemetry reads it as server.address). A
+      // literal that starts with its own property has room in the object for one more (the limiter's
+      // queue wait); one that starts with a spread gets a separate property store for it.
+      attributes: client ? { 'sluice.server.url': client.baseURL, ...this.#options.attributes?.(this.#slot, request) } : { ...this.#options.attributes?.(this.#slot, request) },
     });
   }
 
@@ -140,42 +139,42 @@ class SluiceAgentsModel implements Model {
 
   getStreamedResponse(request: ModelRequest): AsyncIterable<AgentsStreamEvent> {
     // The call starts on the first `next()`, as it would in an async generator.
-    const observer = new AgentsStreamObserver(this.#api);
-    const open = async (): Promise<AsyncIterator<AgentsStreamEvent>> => {
+    const stream: AgentsStreamObserver = new AgentsStreamObserver(async () => {
       const started = this.#start(request, true);
       const active = started instanceof Promise ? await started : started;
-      observer.active = active;
+      stream.active = active;
       try {
         return this.#inner(active).getStreamedResponse({ ...request, signal: active.call.signal })[Symbol.asyncIterator]();
       } catch (error) {
         active.fail(error);
         throw error;
       }
-    };
-    return new ObservedIterator<AgentsStreamEvent>(open, observer);
+    }, this.#api);
+    return stream;
   }
 }
 
 /** One Agents model stream's events, observed for its call (one object per stream, no closures). */
-class AgentsStreamObserver implements IterationObserver<AgentsStreamEvent> {
+class AgentsStreamObserver extends ObservedIterator<AgentsStreamEvent> {
   /** Set when the stream opens; the iterator calls nothing else before. */
   active!: ActiveCall;
   readonly #api: 'responses' | 'chat_completions';
   #done: DoneResponse | undefined;
   #responseModel: string | undefined;
 
-  constructor(api: 'responses' | 'chat_completions') {
+  constructor(open: () => Promise<AsyncIterator<AgentsStreamEvent>>, api: 'responses' | 'chat_completions') {
+    super(open);
     this.#api = api;
   }
 
-  item(event: AgentsStreamEvent): boolean {
+  protected observeItem(event: AgentsStreamEvent): boolean {
     this.active.event(event);
     if (event.type === 'response_done') this.#done = event.response;
     else if (event.type === 'model' && this.#responseModel === undefined) this.#responseModel = modelOf(event.event);
     return false;
   }
 
-  end(): void {
+  protected observeEnd(): void {
     const active = this.active;
     // The openai client ends an aborted stream quietly and the SDK still reports it done.
     if (active.abortedAtEnd()) return;
@@ -185,11 +184,11 @@ class AgentsStreamObserver implements IterationObserver<AgentsStreamEvent> {
     } else active.fail(new Error('the model stream ended without a response_done event'));
   }
 
-  error(error: unknown): void {
+  protected observeError(error: unknown): void {
     this.active.fail(error);
   }
 
-  stopped(): void {
+  protected observeStop(): void {
     this.active.abort('consumer stopped reading the stream');
   }
 }

@@ -1,5 +1,39 @@
 import { describe, expect, it } from 'vitest';
-import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
+import { ObservedIterator } from './observed-iterator.ts';
+
+/** What the subclass is told at each point of the iteration, as a plain object for these tests. */
+interface IterationObserver<T> {
+  item(item: T): boolean;
+  end(): void;
+  error(error: unknown): void;
+  stopped(): void;
+}
+
+/** An ObservedIterator that hands each observation to `observer`. */
+class Observed<T> extends ObservedIterator<T> {
+  readonly #observer: IterationObserver<T>;
+
+  constructor(open: () => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>, observer: IterationObserver<T>) {
+    super(open);
+    this.#observer = observer;
+  }
+
+  protected observeItem(item: T): boolean {
+    return this.#observer.item(item);
+  }
+
+  protected observeEnd(): void {
+    this.#observer.end();
+  }
+
+  protected observeError(error: unknown): void {
+    this.#observer.error(error);
+  }
+
+  protected observeStop(): void {
+    this.#observer.stopped();
+  }
+}
 
 /** An async generator source that records how it was closed. */
 function source(items: number[], options: { failAt?: number } = {}) {
@@ -39,7 +73,7 @@ async function drain(iterable: AsyncIterable<number>): Promise<number[]> {
 describe('ObservedIterator (the async generator it replaces, one `.then` per item)', () => {
   it('yields every item not hidden, observes all of them in order, ends once', async () => {
     const { log, open } = source([1, 2, 3, 4]);
-    const iterator = new ObservedIterator(open, recorder(log, { hide: (n) => n === 3 }));
+    const iterator = new Observed(open, recorder(log, { hide: (n) => n === 3 }));
     expect(await drain(iterator)).toEqual([1, 2, 4]);
     expect(log).toEqual(['item 1', 'item 2', 'item 3', 'item 4', 'source closed', 'end']);
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
@@ -48,7 +82,7 @@ describe('ObservedIterator (the async generator it replaces, one `.then` per ite
 
   it('opens the source on the first next(), not before', async () => {
     let opened = 0;
-    const iterator = new ObservedIterator(() => (opened++, source([1]).open()), recorder([]));
+    const iterator = new Observed(() => (opened++, source([1]).open()), recorder([]));
     expect(opened).toBe(0);
     await iterator.next();
     expect(opened).toBe(1);
@@ -56,13 +90,13 @@ describe('ObservedIterator (the async generator it replaces, one `.then` per ite
 
   it('a consumer that breaks closes the source first, then is told stopped; never end', async () => {
     const { log, open } = source([1, 2, 3]);
-    for await (const n of new ObservedIterator(open, recorder(log))) if (n === 2) break;
+    for await (const n of new Observed(open, recorder(log))) if (n === 2) break;
     expect(log).toEqual(['item 1', 'item 2', 'source closed', 'stopped']);
   });
 
   it('return() before the first next() neither opens the source nor reports anything', async () => {
     const { log, open } = source([1]);
-    const iterator = new ObservedIterator(open, recorder(log));
+    const iterator = new Observed(open, recorder(log));
     expect(await iterator.return()).toEqual({ value: undefined, done: true });
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
     expect(log).toEqual([]);
@@ -70,19 +104,19 @@ describe('ObservedIterator (the async generator it replaces, one `.then` per ite
 
   it('a source that throws fails the iteration with its error, once', async () => {
     const { log, open } = source([1, 2, 3], { failAt: 1 });
-    await expect(drain(new ObservedIterator(open, recorder(log)))).rejects.toThrow('source failed at 1');
+    await expect(drain(new Observed(open, recorder(log)))).rejects.toThrow('source failed at 1');
     expect(log).toEqual(['item 1', 'source closed', 'error: source failed at 1']);
   });
 
   it('an observer that throws on an item closes the source, then fails with that error', async () => {
     const { log, open } = source([1, 2, 3]);
-    await expect(drain(new ObservedIterator(open, recorder(log, { throwOn: 2 })))).rejects.toThrow('item 2 rejected');
+    await expect(drain(new Observed(open, recorder(log, { throwOn: 2 })))).rejects.toThrow('item 2 rejected');
     expect(log).toEqual(['item 1', 'source closed', 'error: item 2 rejected']);
   });
 
   it('an open() that throws rejects the first next() without telling the observer', async () => {
     const log: string[] = [];
-    const iterator = new ObservedIterator<number>(() => {
+    const iterator = new Observed<number>(() => {
       throw new Error('cannot open');
     }, recorder(log));
     await expect(iterator.next()).rejects.toThrow('cannot open');
@@ -92,7 +126,7 @@ describe('ObservedIterator (the async generator it replaces, one `.then` per ite
 
   it('answers calls made without waiting in order, as an async generator queues them', async () => {
     const { log, open } = source([1, 2, 3, 4, 5]);
-    const iterator = new ObservedIterator(open, recorder(log, { hide: (n) => n === 2 }));
+    const iterator = new Observed(open, recorder(log, { hide: (n) => n === 2 }));
     const results = await Promise.all([iterator.next(), iterator.next(), iterator.next(), iterator.next(), iterator.return()]);
     expect(results.map((r) => r.value)).toEqual([1, 3, 4, 5, undefined]);
     expect(log).toEqual(['item 1', 'item 2', 'item 3', 'item 4', 'item 5', 'source closed', 'stopped']);
@@ -162,6 +196,6 @@ describe('ObservedIterator ≡ the async generator it replaced', () => {
   };
   it.each(Object.keys(scenarios))('%s', async (name) => {
     const expected = await scenarios[name]!(viaGenerator);
-    expect(await scenarios[name]!((open, observer) => new ObservedIterator(open, observer))).toEqual(expected);
+    expect(await scenarios[name]!((open, observer) => new Observed(open, observer))).toEqual(expected);
   });
 });

@@ -4,33 +4,21 @@
 // `.then` per item — the hot path runs once per token. It keeps the generator's semantics exactly:
 // the source opens on the first `next()`, calls queue in order, an item that throws closes the
 // source, `return()` closes the source before the call is settled as stopped, and settlements
-// happen at most once.
-
-/** What an integration does at each point of the iteration. */
-export interface IterationObserver<T> {
-  /** One item of the source, in order. Return true to hide it from the consumer. May throw: the iteration fails. */
-  item(item: T): boolean;
-  /** The source ended. May throw: the iteration fails with that error. */
-  end(): void;
-  /** The source, `item` or `end` threw (after the source was closed where a generator would close it). */
-  error(error: unknown): void;
-  /** The consumer stopped (`return()`) after the source was opened, before its end; the source is closed. */
-  stopped(): void;
-}
+// happen at most once. An integration's observer subclasses it (one object per stream, not two).
 
 function done(): IteratorReturnResult<undefined> {
   return { value: undefined, done: true };
 }
 
 /**
- * An async iterator over `open()`'s items, observed by `observer`. `open` runs on the first `next()`;
- * if it throws, the iteration fails with its error and the observer is not told (an `open` that
- * has started the call settles it itself).
+ * An async iterator over `open()`'s items that a subclass observes — what an integration does at
+ * each point of the iteration. `open` runs on the first `next()`; if it throws, the iteration fails
+ * with its error and the observer methods are not called (an `open` that has started the call
+ * settles it itself).
  */
-export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> {
+export abstract class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> {
   /** Dropped once called, so a long stream does not keep what only opening needed. */
   #open: (() => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>) | undefined;
-  readonly #observer: IterationObserver<T>;
   #source: AsyncIterator<T> | undefined;
   #started = false;
   #ended = false;
@@ -38,10 +26,18 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
   #pending = 0;
   #tail: Promise<IteratorResult<T, undefined>> | undefined;
 
-  constructor(open: () => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>, observer: IterationObserver<T>) {
+  constructor(open: () => AsyncIterator<T> | PromiseLike<AsyncIterator<T>>) {
     this.#open = open;
-    this.#observer = observer;
   }
+
+  /** One item of the source, in order. Return true to hide it from the consumer. May throw: the iteration fails. */
+  protected abstract observeItem(item: T): boolean;
+  /** The source ended. May throw: the iteration fails with that error. */
+  protected abstract observeEnd(): void;
+  /** The source, `observeItem` or `observeEnd` threw (after the source was closed where a generator would close it). */
+  protected abstract observeError(error: unknown): void;
+  /** The consumer stopped (`return()`) after the source was opened, before its end; the source is closed. */
+  protected abstract observeStop(): void;
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -131,22 +127,22 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
       this.#ended = true;
       this.#answered();
       try {
-        this.#observer.end();
+        this.observeEnd();
       } catch (error) {
-        this.#observer.error(error);
+        this.observeError(error);
         throw error;
       }
       return done();
     }
     let hidden: boolean;
     try {
-      hidden = this.#observer.item(result.value);
+      hidden = this.observeItem(result.value);
     } catch (error) {
       // A generator's `for await` closes its source before its `catch` runs.
       this.#ended = true;
       return this.#closeSource().then(() => {
         this.#answered();
-        this.#observer.error(error);
+        this.observeError(error);
         throw error;
       });
     }
@@ -159,7 +155,7 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
     this.#answered();
     if (!this.#ended) {
       this.#ended = true;
-      this.#observer.error(error);
+      this.observeError(error);
     }
     throw error;
   };
@@ -180,7 +176,7 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
     }
     this.#ended = true;
     const fail = (error: unknown): never => {
-      this.#observer.error(error);
+      this.observeError(error);
       throw error;
     };
     let closing: unknown;
@@ -190,7 +186,7 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
       return Promise.resolve().then(() => fail(error));
     }
     return Promise.resolve(closing).then(() => {
-      this.#observer.stopped();
+      this.observeStop();
       return done();
     }, fail);
   }
@@ -202,7 +198,7 @@ export class ObservedIterator<T> implements AsyncIterableIterator<T, undefined> 
     }
     this.#ended = true;
     return this.#closeSource().then(() => {
-      this.#observer.error(error);
+      this.observeError(error);
       throw error;
     });
   }

@@ -12,7 +12,7 @@ import type { ModelApi } from '../model-call.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromChatCompletions, usageFromResponses } from '../usage.ts';
-import { ObservedIterator, type IterationObserver } from './observed-iterator.ts';
+import { ObservedIterator } from './observed-iterator.ts';
 import { openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link wrapOpenAI}. */
@@ -52,13 +52,23 @@ function propsOf(response: globalThis.Response): APIResponseProps {
 }
 
 /**
- * One openai stream's items, observed for its call: each item to `onEvent`, what the API tells about
- * the call, exactly one settlement. A subclass per API reads the items (one object per stream).
+ * One openai stream's items, observed for its call as the caller iterates them: each item to
+ * `onEvent`, what the API tells about the call, exactly one settlement. A subclass per API reads
+ * the items (the iterator and its observer are one object per stream).
  */
-abstract class CallStreamObserver<T> implements IterationObserver<T> {
+abstract class CallStreamObserver<T> extends ObservedIterator<T> {
   readonly #active: ActiveCall;
 
-  constructor(active: ActiveCall) {
+  /** Iterates `inner` (opened on the first `next()`; a throw there fails the call). */
+  constructor(inner: Stream<T>, active: ActiveCall) {
+    super(() => {
+      try {
+        return inner[Symbol.asyncIterator]();
+      } catch (error) {
+        active.fail(error);
+        throw error;
+      }
+    });
     this.#active = active;
   }
 
@@ -73,13 +83,13 @@ abstract class CallStreamObserver<T> implements IterationObserver<T> {
     return false;
   }
 
-  item(item: T): boolean {
+  protected observeItem(item: T): boolean {
     this.#active.event(item);
     this.observe(item);
     return this.hide(item);
   }
 
-  end(): void {
+  protected observeEnd(): void {
     const active = this.#active;
     if (active.abortedAtEnd()) return;
     const end = this.finish();
@@ -87,25 +97,13 @@ abstract class CallStreamObserver<T> implements IterationObserver<T> {
     else active.complete(end);
   }
 
-  error(error: unknown): void {
+  protected observeError(error: unknown): void {
     this.#active.fail(error);
   }
 
-  stopped(): void {
+  protected observeStop(): void {
     this.#active.abort('consumer stopped reading the stream');
   }
-}
-
-function observeStream<T>(client: OpenAI, inner: Stream<T>, active: ActiveCall, observer: CallStreamObserver<T>): Stream<T> {
-  const open = (): AsyncIterator<T> => {
-    try {
-      return inner[Symbol.asyncIterator]();
-    } catch (error) {
-      active.fail(error);
-      throw error;
-    }
-  };
-  return new Stream(() => new ObservedIterator(open, observer), inner.controller, client);
 }
 
 /** What a Chat Completions stream tells about its call, gathered chunk by chunk. */
@@ -116,8 +114,8 @@ class ChatStreamObserver extends CallStreamObserver<ChatCompletionChunk> {
   #finishReason: string | undefined;
   #usage: CompletionInfo['usage'];
 
-  constructor(active: ActiveCall, hideUsageChunk: boolean) {
-    super(active);
+  constructor(inner: Stream<ChatCompletionChunk>, active: ActiveCall, hideUsageChunk: boolean) {
+    super(inner, active);
     this.#hideUsageChunk = hideUsageChunk;
   }
 
@@ -236,13 +234,14 @@ const sendChat = (target: OpenAI, body: never, options: RequestOptions) => targe
 const sendResponses = (target: OpenAI, body: never, options: RequestOptions) => target.responses.create(body, options);
 
 function settleChat(active: ActiveCall, data: ChatCompletion | Stream<ChatCompletionChunk>, target: OpenAI, hideUsageChunk: boolean): ChatCompletion | Stream<ChatCompletionChunk> {
-  if (data instanceof Stream) return observeStream(target, data, active, new ChatStreamObserver(active, hideUsageChunk));
+  // The caller's stream, observed as they iterate it (a Stream makes its iterator on each iteration).
+  if (data instanceof Stream) return new Stream(() => new ChatStreamObserver(data, active, hideUsageChunk), data.controller, target);
   active.complete(chatInfo(data));
   return data;
 }
 
 function settleResponses(active: ActiveCall, data: OpenAIResponse | Stream<ResponseStreamEvent>, target: OpenAI): OpenAIResponse | Stream<ResponseStreamEvent> {
-  if (data instanceof Stream) return observeStream(target, data, active, new ResponsesStreamObserver(active));
+  if (data instanceof Stream) return new Stream(() => new ResponsesStreamObserver(data, active), data.controller, target);
   active.complete(responseInfo(data));
   return data;
 }
