@@ -61,13 +61,14 @@ export interface TranslatorOptions {
   agentsEnvelope?: boolean;
 }
 
-/** Bits of a translator's `#flags`: it made its writer (and frames the stream); it ended; it flushed what it buffered. */
+/**
+ * Bits of a translator's `#flags`: it made its writer (and frames the stream); it ended; it flushed
+ * what it buffered; its events come in the Agents envelope.
+ */
 const OWNS_WRITER = 1;
 const DONE = 2;
 const SETTLED = 4;
-
-/** `#envelope` of a translator told of the Agents envelope, before its `response_done`. */
-const ENVELOPE = Symbol('agents envelope');
+const AGENTS_ENVELOPE = 8;
 
 /** A random id prefix: parallel calls and graph nodes never share ids. */
 export function randomIdPrefix(): string {
@@ -81,8 +82,8 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   #index = 0;
   /** {@link OWNS_WRITER}, {@link DONE}, {@link SETTLED} bits: one field per translator in flight, not three. */
   #flags = 0;
-  /** Without the Agents envelope: undefined. With it: {@link ENVELOPE}, then the `response_done` summary's response. */
-  #envelope: unknown;
+  /** In the Agents envelope: the `response_done` summary's response, once it came. */
+  #summary: unknown;
 
   /**
    * @param state Record into this state instead of a new one: a translator that hands every event
@@ -95,7 +96,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
     this.writer =
       options.writer ??
       new VelWriter({ idPrefix: options.idPrefix ?? randomIdPrefix(), ...(options.messageId ? { messageId: options.messageId } : {}), ...(options.toolsExecuted ? { toolsExecuted: true } : {}) });
-    if (options.agentsEnvelope) this.#envelope = ENVELOPE;
+    if (options.agentsEnvelope) this.#flags |= AGENTS_ENVELOPE;
     if (this.#flags & OWNS_WRITER) this.writer.start();
   }
 
@@ -129,7 +130,9 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
    * the owner of the writer takes it. Never throws.
    */
   feed(native: Native): void {
-    if (this.#envelope !== undefined) {
+    // One load of the flags per event: the envelope and the end are both in it.
+    const flags = this.#flags;
+    if (flags & AGENTS_ENVELOPE) {
       // The envelope's own events are not counted: skip indexes are those of the raw events, as if fed directly.
       const record = asRecord(native);
       const kind = agentsEnvelopeEvent(record);
@@ -137,7 +140,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
       native = record!.event as Native;
     }
     const index = this.#index++;
-    if (this.#flags & DONE) {
+    if (flags & DONE) {
       this.skip(index, 'event after the end of the stream');
       return;
     }
@@ -156,7 +159,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
       case 'started':
         return this.writer.startStep();
       case 'done':
-        this.#envelope = record!.response;
+        this.#summary = record!.response;
         return;
       default:
         this.skip(this.#index, unknownEnvelopeReason(event));
@@ -169,8 +172,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
     this.#flags |= SETTLED;
     try {
       this.beforeFinish();
-      const summary = this.#envelope;
-      if (summary !== undefined && summary !== ENVELOPE) fillFromAgentsResponse(this.state, summary);
+      if (this.#summary !== undefined) fillFromAgentsResponse(this.state, this.#summary);
     } catch (error) {
       this.skip(this.#index, `could not flush at finish: ${error instanceof Error ? error.message : String(error)}`);
     }
