@@ -80,7 +80,7 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
   protected readonly writer: VelWriter;
   readonly state: TranslatorState;
   #index = 0;
-  /** {@link OWNS_WRITER}, {@link DONE}, {@link SETTLED} bits: one field per translator in flight, not three. */
+  /** {@link OWNS_WRITER}, {@link DONE}, {@link SETTLED}, {@link AGENTS_ENVELOPE} bits: one field per translator in flight, not four. */
   #flags = 0;
   /** In the Agents envelope: the `response_done` summary's response, once it came. */
   #summary: unknown;
