@@ -4,7 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Usage, VelEvent } from '@sluice/core';
 import { agentsEnvelopeEvent, fillFromAgentsResponse, unknownEnvelopeReason, type AgentsEnvelopeEvent } from './translators/agents-envelope.ts';
+import { asRecord } from './fields.ts';
 import { VelWriter, type VelFinishReason } from './vel-writer.ts';
+
+export { asRecord, asString, prop, str } from './fields.ts';
 
 /** A native event the translator did not turn into Vel, and why. */
 export interface SkippedEvent {
@@ -205,29 +208,4 @@ export abstract class BaseTranslator<Native> implements VelTranslator<Native> {
     if (this.#flags & OWNS_WRITER) this.writer.abort(reason, { usage: this.state.usage, model: this.state.model, responseId: this.state.responseId });
     return this.writer.take();
   }
-}
-
-/**
- * The value as a record (any object, arrays too — as {@link prop} reads them), else undefined.
- * On the hot path, `asRecord(x)?.key` beats `prop(x, 'key')`: a named load with its own inline
- * cache at each site, where `prop`'s shared keyed load goes megamorphic across translators.
- */
-export function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-}
-
-/** The value if it is a string, else undefined (`asString(asRecord(x)?.key)` ≡ `str(x, 'key')`). */
-export function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Reads a property of an unknown value without trusting its shape. */
-export function prop(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-/** A string property, or undefined. */
-export function str(value: unknown, key: string): string | undefined {
-  const v = prop(value, key);
-  return typeof v === 'string' ? v : undefined;
 }

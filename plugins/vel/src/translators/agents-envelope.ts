@@ -3,17 +3,8 @@
 // `output_text_delta`, `response_done`). Both the Agents model translator (provider found from the
 // events) and a provider translator told of the envelope (provider known up front) read it the same way.
 import { usageFromAgents } from '@sluice/core';
+import { prop, str } from '../fields.ts';
 import type { TranslatorState } from '../translator.ts';
-
-// translator.ts imports this module, so its value helpers are not imported back (no import cycle).
-function field(value: unknown, key: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-function text(value: unknown, key: string): string | undefined {
-  const v = field(value, key);
-  return typeof v === 'string' ? v : undefined;
-}
 
 /** What an envelope event is, for a translator of the raw events inside. */
 export type AgentsEnvelopeEvent = 'raw' | 'started' | 'text-summary' | 'done' | 'unknown';
@@ -36,12 +27,12 @@ export function agentsEnvelopeEvent(record: Record<string, unknown> | undefined)
 
 /** Why an envelope event of an unknown type was skipped. */
 export function unknownEnvelopeReason(event: unknown): string {
-  return `unknown model stream event type ${JSON.stringify(text(event, 'type'))}`;
+  return `unknown model stream event type ${JSON.stringify(str(event, 'type'))}`;
 }
 
 /** The summary response (`response_done`) fills in what the raw events did not say: id, usage, model. */
 export function fillFromAgentsResponse(state: TranslatorState, response: unknown): void {
-  state.responseId ??= text(response, 'id');
-  state.usage ??= usageFromAgents(field(response, 'usage'));
-  state.model ??= text(field(response, 'providerData'), 'model');
+  state.responseId ??= str(response, 'id');
+  state.usage ??= usageFromAgents(prop(response, 'usage'));
+  state.model ??= str(prop(response, 'providerData'), 'model');
 }
