@@ -157,7 +157,7 @@ class StreamedBlock {
   }
 }
 
-/** The block of `item` with this writer key, if a delta opened it. */
+/** The block of `item` with this writer key, if a delta opened it (the first block, where most deltas go, is one comparison). */
 function blockOf(item: OutputItem, key: string): StreamedBlock | undefined {
   const first = item.block;
   if (first === undefined || first.key === key) return first;
@@ -662,9 +662,7 @@ export class OpenAIResponsesTranslator extends BaseTranslator<unknown> {
 
   #textDelta(item: OutputItem, key: string, delta: string): void {
     if (delta === '') return;
-    // The item's first block is the one most deltas go to: one comparison, no lookup.
-    const first = item.block;
-    (first !== undefined && first.key === key ? first : openBlock(item, key, true)).add(delta);
+    openBlock(item, key, true).add(delta);
     this.writer.textDelta(key, delta);
   }
 
