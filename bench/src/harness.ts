@@ -19,8 +19,6 @@ export interface InterleaveOptions {
   iterations: number;
   /** Between iterations, outside the timing (reset exporters, GC). */
   between?: (iteration: number) => void | Promise<void>;
-  /** A full GC before every timed run, outside the timing: long runs then all start from a collected heap. */
-  gcBefore?: boolean;
 }
 
 /**
@@ -51,7 +49,6 @@ export async function interleave(variants: readonly Variant[], options: Interlea
     const order = orders[iteration % orders.length]!;
     for (let k = 0; k < variants.length; k++) {
       const variant = variants[order[k]!]!;
-      if (options.gcBefore) forceGc();
       const started = performance.now();
       await variant.run();
       const elapsed = performance.now() - started;

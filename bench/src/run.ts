@@ -28,7 +28,7 @@ export const FULL: BenchConfig = {
   perEvent: {
     sizes: {
       '1k': { deltas: 1_000, warmup: 30, iterations: 400, rounds: 8 },
-      '100k': { deltas: 100_000, warmup: 1, iterations: 3, gcBefore: true },
+      '100k': { deltas: 100_000, block: 1_000, warmupBlocks: 2, streams: 3 },
     },
   },
   translators: { textDeltas: 1_000, minEventsPerSample: 20_000, warmup: 20, iterations: 30 },
@@ -44,7 +44,7 @@ export const SMOKE: BenchConfig = {
   perEvent: {
     sizes: {
       '1k': { deltas: 20, warmup: 1, iterations: 4, rounds: 2 },
-      '100k': { deltas: 50, warmup: 0, iterations: 2 },
+      '100k': { deltas: 50, block: 10, warmupBlocks: 1, streams: 1 },
     },
   },
   translators: { textDeltas: 20, minEventsPerSample: 50, warmup: 1, iterations: 2 },

@@ -11,8 +11,11 @@ import OpenAI from 'openai';
 import type { FakeLanguageModel, FakeOpenAI } from './fakes.ts';
 import { MODEL, SCOPE, SLOT, type Setup } from './setups.ts';
 
-/** A stream read up to its gate; `drain` reads the rest. */
+/** A stream read up to its first text delta (and its gate, if the fake has one). */
 export interface HeldStream {
+  /** Reads on until `count` more text deltas were seen or the stream ended; resolves with how many were seen (0: it ended). */
+  read(count: number): Promise<number>;
+  /** Reads the rest. */
   drain(): Promise<void>;
 }
 
@@ -22,11 +25,29 @@ export interface SdkOps {
   call(): Promise<unknown>;
   /** One streamed call, read to the end; resolves with the text deltas seen. */
   stream(): Promise<number>;
-  /** Starts a streamed call and reads up to its first text delta (the fake then holds it at the gate). */
+  /** Starts a streamed call and reads up to its first text delta (a fake with a gate then holds it there). */
   hold(): Promise<HeldStream>;
 }
 
 const MESSAGES = [{ role: 'user' as const, content: 'Hello' }];
+
+/** The rest of a held stream, read item by item through `next`; `isDelta` says which items are text deltas. */
+function heldStream<T>(next: () => Promise<{ done?: boolean; value?: T }>, isDelta: (item: T) => boolean): HeldStream {
+  return {
+    async read(count) {
+      let seen = 0;
+      while (seen < count) {
+        const result = await next();
+        if (result.done) break;
+        if (isDelta(result.value as T)) seen++;
+      }
+      return seen;
+    },
+    async drain() {
+      while (!(await next()).done);
+    },
+  };
+}
 
 export function openAIClient(fake: FakeOpenAI): OpenAI {
   return new OpenAI({ apiKey: 'sk-bench-not-a-key', baseURL: 'http://fake.invalid/v1', fetch: fake.fetch, maxRetries: 0 });
@@ -53,11 +74,7 @@ export function openAIOps(client: OpenAI, withSignal = false): SdkOps {
       const iterator = stream[Symbol.asyncIterator]();
       // Past the role-only first chunk: the call is held with a text block open.
       for (let next = await iterator.next(); !next.done && !next.value.choices[0]?.delta.content; next = await iterator.next());
-      return {
-        async drain() {
-          while (!(await iterator.next()).done);
-        },
-      };
+      return heldStream(() => iterator.next(), (chunk) => !!chunk.choices[0]?.delta.content);
     },
   };
 }
@@ -89,11 +106,8 @@ export function agentsOps(model: Model, withSignal = false): SdkOps {
       // (the SDK yields its output_text_delta summary first): held with a text block open.
       const isRawDelta = (event: AgentsStreamEvent) => event.type === 'model' && (event.event as { type?: unknown } | undefined)?.type === 'response.output_text.delta';
       for (let next = await iterator.next(); !next.done && !isRawDelta(next.value); next = await iterator.next());
-      return {
-        async drain() {
-          while (!(await iterator.next()).done);
-        },
-      };
+      // Deltas counted by the SDK's summaries, as stream() counts them.
+      return heldStream(() => iterator.next(), (event) => event.type === 'output_text_delta');
     },
   };
 }
@@ -110,11 +124,7 @@ export function aiSdkOps(model: LanguageModelV4): SdkOps {
     async hold() {
       const reader = streamText({ model, prompt: 'Hello' }).textStream.getReader();
       await reader.read();
-      return {
-        async drain() {
-          while (!(await reader.read()).done);
-        },
-      };
+      return heldStream(() => reader.read(), (text) => text !== '');
     },
   };
 }

@@ -1,7 +1,8 @@
 // Rows measured in rounds: the warm-up runs once, every round is recorded, and a row's `added` and
-// its half-width come from the rounds' medians. The assertions hold for any timings the runs take.
+// its half-width come from the rounds' medians; long streams are read side by side, a block each in
+// turn. The assertions hold for any timings the runs take.
 import { describe, expect, it } from 'vitest';
-import { timedRows, type TimedVariant } from './timed-rows.ts';
+import { blockRows, timedRows, type BlockVariant, type TimedVariant } from './timed-rows.ts';
 
 function counted(names: string[]): { variants: TimedVariant[]; runs: Map<string, number> } {
   const runs = new Map<string, number>();
@@ -50,5 +51,64 @@ describe('timedRows', () => {
     expect(rows[1]!.addedRounds).toBeUndefined();
     expect(Number.isFinite(rows[1]!.added)).toBe(true);
     expect(rows[1]!.addedCi).toBeGreaterThanOrEqual(0);
+  });
+});
+
+/** A long stream of `deltas` text deltas (the first read at open), logging every block it is asked for. */
+function counter(name: string, deltas: number, log: string[], carried = deltas): BlockVariant {
+  return {
+    name,
+    scenario: `${name} stream`,
+    async open() {
+      let left = carried - 1;
+      return {
+        async read(count: number) {
+          const seen = Math.min(count, left);
+          left -= seen;
+          log.push(`${name}:${seen}`);
+          // Some work per delta, so the timings are not all zero.
+          let x = 0;
+          for (let i = 0; i < seen * (name === 'bare' ? 50 : 150); i++) x += i;
+          return x >= 0 ? seen : 0;
+        },
+        async drain() {
+          left = 0;
+        },
+      };
+    },
+  };
+}
+
+describe('blockRows', () => {
+  const blockSpec = { group: 'per event' as const, idPrefix: 'e', n: 101, block: 10, warmupBlocks: 2 };
+
+  it('reads every stream to its end in turns of one block, records each block after the warm-up, one round per stream', async () => {
+    const log: string[] = [];
+    const rows = await blockRows({ ...blockSpec, streams: 3, variants: ['bare', 'a', 'b'].map((name) => counter(name, 101, log)) });
+    // 100 deltas after the first: 10 full blocks and the empty read that finds the end, per stream.
+    expect(log).toHaveLength(3 * 3 * 11);
+    // Turns: every stream reads its block before any reads the next one.
+    for (let turn = 0; turn < log.length / 3; turn++) {
+      const names = log.slice(turn * 3, turn * 3 + 3).map((entry) => entry.split(':')[0]);
+      expect(new Set(names)).toEqual(new Set(['bare', 'a', 'b']));
+    }
+    expect(rows.map((row) => row.id)).toEqual(['e.bare', 'e.a', 'e.b']);
+    for (const row of rows) {
+      expect(row.unit).toBe('ns/event');
+      expect(row.n).toBe(101);
+      expect(row.samples).toBe(3 * (10 - 2));
+    }
+    expect(rows[0]!.added).toBeUndefined();
+    for (const row of rows.slice(1)) {
+      const medians = row.addedRounds!;
+      expect(medians).toHaveLength(3);
+      expect(row.added).toBe([...medians].sort((x, y) => x - y)[1]);
+      for (const median of medians) expect(Math.abs(median - row.added!)).toBeLessThanOrEqual(row.addedCi!);
+    }
+  });
+
+  it('refuses streams that disagree on a block, or that carried another number of deltas', async () => {
+    await expect(blockRows({ ...blockSpec, streams: 1, variants: [counter('bare', 101, []), counter('a', 101, [], 95)] })).rejects.toThrow(/a stream: 4 text deltas in block 9, the other streams 10|bare stream: 10 text deltas in block 9, the other streams 4/);
+    await expect(blockRows({ ...blockSpec, streams: 1, variants: [counter('bare', 101, [], 91), counter('a', 101, [], 91)] })).rejects.toThrow('e: the streams carried 91 text deltas, expected 101');
   });
 });

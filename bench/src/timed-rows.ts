@@ -1,6 +1,7 @@
 // Why this file exists: per-call and per-event rows are all "time these variants, interleaved,
 // against the bare one" — the measuring and the turning of samples into rows, once.
-import { interleave, relativeIqr, scale, stats } from './harness.ts';
+import { balancedOrders, interleave, relativeIqr, scale, stats } from './harness.ts';
+import type { HeldStream } from './sdk-ops.ts';
 import { judge, type Row, type Target } from './rows.ts';
 
 export interface TimedVariant {
@@ -33,8 +34,6 @@ export interface TimedRowsSpec {
    */
   rounds?: number;
   between?: () => void | Promise<void>;
-  /** A full GC before every timed run (long streams). */
-  gcBefore?: boolean;
 }
 
 /**
@@ -52,9 +51,20 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
   /** Per variant, the samples of each round, in `unit` per operation. */
   const byRound = new Map<string, number[][]>(spec.variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
-    const samples = await interleave(variants, { warmup: round === 0 ? spec.warmup : 0, iterations: perRound, between: spec.between, gcBefore: spec.gcBefore ?? false });
+    const samples = await interleave(variants, { warmup: round === 0 ? spec.warmup : 0, iterations: perRound, between: spec.between });
     for (const [name, values] of samples) byRound.get(name)!.push(scale(values, spec.factor / spec.n));
   }
+  return rowsOf(spec, byRound);
+}
+
+/** What names a row and says what it is measured against: the spec fields both kinds of rows share. */
+type RowSpec = Pick<TimedRowsSpec, 'group' | 'idPrefix' | 'n' | 'unit'> & { variants: ReadonlyArray<Pick<TimedVariant, 'name' | 'scenario' | 'target' | 'note'>> };
+
+/**
+ * One row per variant from its samples, round by round (already in `unit`). A sample is paired with
+ * the bare variant's sample at the same place in the same round.
+ */
+function rowsOf(spec: RowSpec, byRound: ReadonlyMap<string, number[][]>): Row[] {
   const bare = byRound.get('bare');
   const bareStats = bare ? stats(bare.flat()) : undefined;
   return spec.variants.map((variant) => {
@@ -79,7 +89,7 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
       row.baselineMedian = bareStats.median;
       row.ratio = s.median / bareStats.median;
       const notch = (1.58 * (diffs.q3 - diffs.q1)) / Math.sqrt(diffs.n);
-      if (rounds === 1) {
+      if (perRoundValues.length === 1) {
         row.added = diffs.median;
         row.addedCi = notch;
       } else {
@@ -94,6 +104,68 @@ export async function timedRows(spec: TimedRowsSpec): Promise<Row[]> {
     if (variant.note) row.note = variant.note;
     return judge(row);
   });
+}
+
+/** A variant of a long-stream row: one stream per round, read in blocks. */
+export interface BlockVariant extends Omit<TimedVariant, 'run'> {
+  /** Starts a stream and reads its first text delta. */
+  open(): Promise<HeldStream>;
+}
+
+export interface BlockRowsSpec {
+  group: Row['group'];
+  idPrefix: string;
+  /** Text deltas per stream. */
+  n: number;
+  /** Deltas per timed block. */
+  block: number;
+  /** Blocks at the start of every stream that are read but not recorded. */
+  warmupBlocks: number;
+  /** Streams per variant, one round each. */
+  streams: number;
+  variants: readonly BlockVariant[];
+  between?: () => void | Promise<void>;
+}
+
+/**
+ * Rows of long streams in ns per text delta, the streams of all variants open side by side and read
+ * in turns of `block` deltas (in the balanced orders of {@link balancedOrders}). Timing whole long
+ * streams one after another leaves a handful of samples, each at a different moment of the process
+ * (a full GC, the JIT, the machine's load), and their differences vary by microseconds per event;
+ * here every block of a variant is paired with the bare stream's block read at the same point of the
+ * same round, so what slows that moment down cancels out, and a stream's cost is followed along its
+ * whole length. A stream's end (its settlement) is in no block. Rows as {@link timedRows}, one round
+ * per stream.
+ */
+export async function blockRows(spec: BlockRowsSpec): Promise<Row[]> {
+  const byRound = new Map<string, number[][]>(spec.variants.map((v) => [v.name, []]));
+  const orders = balancedOrders(spec.variants.length);
+  for (let round = 0; round < spec.streams; round++) {
+    const streams: HeldStream[] = [];
+    for (const variant of spec.variants) streams.push(await variant.open());
+    const samples = spec.variants.map(() => [] as number[]);
+    // The first delta was read when the stream was opened.
+    let read = 1;
+    for (let block = 0; ; block++) {
+      const order = orders[block % orders.length]!;
+      let seen: number | undefined;
+      for (const k of order) {
+        const variant = spec.variants[k]!;
+        const started = performance.now();
+        const count = await streams[k]!.read(spec.block);
+        const elapsed = performance.now() - started;
+        if (seen === undefined) seen = count;
+        else if (count !== seen) throw new Error(`${variant.scenario}: ${count} text deltas in block ${block}, the other streams ${seen}`);
+        if (count > 0 && block >= spec.warmupBlocks) samples[k]!.push((elapsed * 1e6) / count);
+      }
+      if (seen === 0) break;
+      read += seen!;
+      await spec.between?.();
+    }
+    if (read !== spec.n) throw new Error(`${spec.idPrefix}: the streams carried ${read} text deltas, expected ${spec.n}`);
+    spec.variants.forEach((variant, k) => byRound.get(variant.name)!.push(samples[k]!));
+  }
+  return rowsOf({ ...spec, unit: 'ns/event' }, byRound);
 }
 
 /**
