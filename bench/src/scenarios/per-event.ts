@@ -29,11 +29,14 @@ export interface PerEventConfig {
   sizes: { '1k': WholeStreams; '100k': BlockStreams };
 }
 
+/** A row's variant before it is timed: its name, scenario and target, and the SDK operations it times (whole streams or blocks). */
+type OpsRow = Omit<TimedVariant, 'run'> & { ops: SdkOps };
+
 const VEL_TARGET: Target = { metric: 'added', op: '<=', value: 250, text: '≤ 250 ns' };
 const FULL_TARGET: Target = { metric: 'added', op: '<=', value: 500, text: '≤ 500 ns' };
 
 /** One SDK's variants as operations: the bare SDK, (optionally) with a caller's signal, and the pipeline variants. */
-function variantOps(label: string, make: (variant: OpsVariant) => SdkOps, setups: Record<'none' | 'vel' | 'full', Setup>, withSignal: boolean): Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }> {
+function variantOps(label: string, make: (variant: OpsVariant) => SdkOps, setups: Record<'none' | 'vel' | 'full', Setup>, withSignal: boolean): OpsRow[] {
   return [
     { name: 'bare', scenario: `${label}, bare`, ops: make('bare') },
     ...(withSignal ? [{ name: 'bare-signal', scenario: `${label}, bare, caller passes an AbortSignal`, ops: make('bare-signal') }] : []),
@@ -44,7 +47,7 @@ function variantOps(label: string, make: (variant: OpsVariant) => SdkOps, setups
 }
 
 /** The AI SDK's own stream middlewares, as peers of its rows. */
-function aiSdkPeers(model: ReturnType<typeof createFakeLanguageModel>): Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }> {
+function aiSdkPeers(model: ReturnType<typeof createFakeLanguageModel>): OpsRow[] {
   return [
     { name: 'middleware', scenario: 'AI SDK streamText, middleware {} (peer)', ops: aiSdkMiddlewareVariant(model, 'empty') },
     { name: 'middleware-transform', scenario: 'AI SDK streamText, identity TransformStream wrapStream (peer)', ops: aiSdkMiddlewareVariant(model, 'transform') },
@@ -52,7 +55,7 @@ function aiSdkPeers(model: ReturnType<typeof createFakeLanguageModel>): Array<Om
 }
 
 /** Whole streams: each run reads one to the end and checks it carried `expected` deltas. */
-function wholeStreams(list: Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }>, expected: number): TimedVariant[] {
+function wholeStreams(list: OpsRow[], expected: number): TimedVariant[] {
   return list.map(({ ops, ...variant }) => ({
     ...variant,
     run: async () => {
@@ -63,7 +66,7 @@ function wholeStreams(list: Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }>, 
 }
 
 /** Long streams: each is opened and then read in blocks. */
-function blockStreams(list: Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }>): BlockVariant[] {
+function blockStreams(list: OpsRow[]): BlockVariant[] {
   return list.map(({ ops, ...variant }) => ({ ...variant, open: () => ops.hold() }));
 }
 
@@ -71,7 +74,7 @@ function blockStreams(list: Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }>):
  * One SDK's rows at one size: whole 1k streams through `timedRows`, 100k streams in blocks. The
  * bare-signal row gets its note.
  */
-function sizeRows(size: PerEventSize, config: PerEventConfig['sizes'], sdk: string, list: Array<Omit<TimedVariant, 'run'> & { ops: SdkOps }>, between: () => void): Promise<Row[]> {
+function sizeRows(size: PerEventSize, config: PerEventConfig['sizes'], sdk: string, list: OpsRow[], between: () => void): Promise<Row[]> {
   const idPrefix = `event-${size}.${sdk}`;
   if (size === '100k') {
     const { deltas, block, warmupBlocks, streams } = config['100k'];
