@@ -102,6 +102,11 @@ export interface FakeTurn {
   /** Streams hold at `pauseAfterChunks` until this settles; non-streamed answers wait for it before replying. */
   gate?: Promise<unknown>;
   /**
+   * Non-streamed answers: the status, the headers and the first half of the body are sent, the rest
+   * when this settles — a client reading the body waits in between.
+   */
+  bodyGate?: Promise<unknown>;
+  /**
    * Characters per text, reasoning and argument delta. Default: words with their leading spaces
    * ("Hello", " world"), and arguments in 8-character pieces.
    */
@@ -606,8 +611,20 @@ async function sendAnswer(answer: AnswerContext, payload: unknown): Promise<void
       res.end(json.slice(0, Math.floor(json.length / 2)));
       return;
     default:
+      if (turn.bodyGate) return sendHeldJson(answer, json, turn.bodyGate);
       sendJson(res, 200, payload);
   }
+}
+
+/** The headers and half of `json`, then the rest once `gate` settles (nothing more if the client left). */
+async function sendHeldJson(answer: AnswerContext, json: string, gate: Promise<unknown>): Promise<void> {
+  const { res, signal } = answer;
+  const half = Math.floor(json.length / 2);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.write(json.slice(0, half));
+  await Promise.race([gate.then(noop, noop), abortPromise(signal)]);
+  if (signal.aborted) return;
+  res.end(json.slice(half));
 }
 
 // ---------------------------------------------------------------------------------------------

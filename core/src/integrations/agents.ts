@@ -18,7 +18,7 @@ import type { ExecutionScope } from '../scope.ts';
 import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
 import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
 import { ObservedIterator } from './observed-iterator.ts';
-import { openAIClientFor, sendingClient } from './relay-client.ts';
+import { callAbortError, openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link createModelProvider}. */
 export interface AgentsModelProviderOptions {
@@ -133,7 +133,7 @@ class SluiceAgentsModel implements Model {
       return response;
     } catch (error) {
       active.fail(error);
-      throw error;
+      throw callAbortError(error, active.call.signal);
     }
   }
 

@@ -13,7 +13,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromChatCompletions, usageFromResponses } from '../usage.ts';
 import { ObservedIterator } from './observed-iterator.ts';
-import { openAIClientFor, sendingClient } from './relay-client.ts';
+import { callAbortError, openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link wrapOpenAI}. */
 export interface WrapOpenAIOptions {
@@ -274,8 +274,9 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
   ): APIPromise<T> {
     let sent: { active: ActiveCall; inner: APIPromise<T>; target: OpenAI } | undefined;
     const fail = (error: unknown): never => {
-      sent?.active.fail(error);
-      throw error;
+      if (sent === undefined) throw error;
+      sent.active.fail(error);
+      throw callAbortError(error, sent.active.call.signal);
     };
     // Sends the allowed call. Its props are in once the headers are (the body stays unread until
     // the caller parses, or takes the raw Response).

@@ -1,13 +1,15 @@
 // Why this file exists: the Agents and openai integrations send every call with an `openai` client
 // made the same way: a copy of the app's client (or a relay client built from an Allow's relay
 // settings: the relay's base URL and single-use key, no SDK-level retries) whose requests are bound
-// to the call's own abort controller instead of the SDK's `AbortSignal.any`.
-import OpenAI from 'openai';
+// to the call's own abort controller instead of the SDK's `AbortSignal.any` and abort listeners.
+import OpenAI, { APIUserAbortError, OpenAIError } from 'openai';
 import { callControllerOf } from '../call-abort.ts';
 import { SluiceConfigError } from '../errors.ts';
 import type { RelaySettings } from '../model-call.ts';
 
 type FetchWithTimeout = OpenAI['fetchWithTimeout'];
+/** The SDK's hook for rewriting a request's options (protected in its types; meant for overriding). */
+type PrepareOptions = (this: OpenAI, options: Parameters<OpenAI['buildRequest']>[0]) => Promise<void>;
 
 /**
  * Makes `client` — a copy only Sluice sends with, every request carrying one call's `call.signal` —
@@ -40,7 +42,35 @@ function linkCallSignals(client: OpenAI): OpenAI {
     return inherited.call(this, url, { ...init, signal: undefined }, ms, controller);
   };
   Object.defineProperty(client, 'fetchWithTimeout', { value: fetchWithTimeout, configurable: true, writable: true });
+  const prepare = client as unknown as { prepareOptions: PrepareOptions };
+  const inheritedPrepare = prepare.prepareOptions;
+  // A call's signal rides to `fetchWithTimeout` in the fetch options, not as the request's
+  // `signal`: given a caller signal, the SDK also adds an abort listener to it while it reads every
+  // non-streamed body (and removes it after): Node's `addEventListener`, ~0.5 KB and ~1.8 µs per
+  // call. Its controller aborts the request, which fails the body read; the integrations turn that
+  // failure into the SDK's own `APIUserAbortError` (see `callAbortError`), as the listener would.
+  // Before sending, the SDK still checks the request's signal (now the call's) and throws its abort error.
+  const prepareOptions: PrepareOptions = function (this: OpenAI, options) {
+    const signal = options.signal;
+    if (signal && callControllerOf(signal)) {
+      // The SDK's types leave `signal` out of fetch options; at run time they are spread over the
+      // request's init last, so the call's signal is the init's (what `fetchWithTimeout` reads).
+      options.fetchOptions = { ...options.fetchOptions, signal } as typeof options.fetchOptions;
+      options.signal = undefined;
+    }
+    return inheritedPrepare.call(this, options);
+  };
+  Object.defineProperty(client, 'prepareOptions', { value: prepareOptions, configurable: true, writable: true });
   return client;
+}
+
+/**
+ * What a request of an aborted call rejects with, as the bare SDK would: a failure that is not the
+ * SDK's own (the body read cut by the call's controller, with the abort's reason) becomes
+ * `APIUserAbortError`, which the SDK throws when a caller's signal aborts a request at any point.
+ */
+export function callAbortError(error: unknown, signal: AbortSignal): unknown {
+  return signal.aborted && !(error instanceof OpenAIError) ? new APIUserAbortError() : error;
 }
 
 /**

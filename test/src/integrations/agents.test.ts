@@ -1,4 +1,4 @@
-import { Runner, type RunStreamEvent } from '@openai/agents';
+import { OpenAIChatCompletionsModel, OpenAIResponsesModel, Runner, withTrace, type RunStreamEvent } from '@openai/agents';
 import { createPipeline, ExecutionDeniedError, SluiceConfigError, SluicePluginError, type SluicePlugin } from '@sluice/core';
 import { createModelProvider } from '@sluice/core/agents';
 import OpenAI from 'openai';
@@ -177,6 +177,46 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     await sluice.idle();
     expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
     expect(any).not.toHaveBeenCalled();
+  });
+
+  it('an abort while the answer\'s body is read rejects with the SDK\'s abort error, as the bare model does, and reports aborted', async () => {
+    const recorder = recordingPlugin();
+    const sluice = createPipeline({ plugins: [recorder] });
+    const errors: unknown[] = [];
+    for (const wrap of [false, true]) {
+      let release!: () => void;
+      let headersIn!: () => void;
+      const headers = new Promise<void>((r) => (headersIn = r));
+      // The server sends the headers and half of the body, then holds the rest until released.
+      server().setScript([{ text: 'held', bodyGate: new Promise<void>((r) => (release = r)) }]);
+      const openai = new OpenAI({
+        baseURL: server().baseURL,
+        apiKey: 'sk-test-default',
+        maxRetries: 0,
+        fetch: async (url, init) => {
+          const response = await fetch(url, init);
+          headersIn();
+          return response;
+        },
+      });
+      const model = wrap
+        ? createModelProvider(sluice, { slots: [SLOT], api, client: openai }).getModel(SLOT.slotId)
+        : api === 'responses'
+          ? new OpenAIResponsesModel(openai, 'gpt-fake')
+          : new OpenAIChatCompletionsModel(openai, 'gpt-fake');
+      const controller = new AbortController();
+      const request = { input: 'Hi', modelSettings: {}, tools: [], outputType: 'text' as const, handoffs: [], tracing: false as const, signal: controller.signal };
+      const pending = withTrace('abort mid-body', () => Promise.resolve(model).then((m) => m.getResponse(request))).catch((e: unknown) => e);
+      await headers;
+      controller.abort(new Error('user left'));
+      errors.push(await pending);
+      release();
+      await server().waitForIdle();
+    }
+    await sluice.idle();
+    expect(errors[0]).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(errors[1]).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
   });
 
   it('a 500 before the stream and an error mid-stream each report failed exactly once', async () => {

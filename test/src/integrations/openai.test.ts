@@ -218,9 +218,58 @@ describe('wrapOpenAI', () => {
     expect(bareCompositions).toBe(1);
     expect(any.mock.calls.length).toBe(bareCompositions);
     expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed', 'completed', 'completed']);
-    // A listener per request would stay on the call's signal (the SDK adds and removes its own
-    // while it parses a body); the call's controller aborts the request instead.
+    // A listener per request would stay on the call's signal; the call's controller aborts the request instead.
     expect(recorder.calls.map((call) => getEventListeners(call.signal, 'abort').length)).toEqual([0, 0, 0]);
+  });
+
+  it('the SDK gets no caller signal to listen to: none of its abort listeners while it reads a body', async () => {
+    const { recorder, sluice, openai } = setup();
+    const listen = vi.spyOn(EventTarget.prototype, 'addEventListener');
+    // Given a caller's signal, the bare client listens to it while it reads a non-streamed body.
+    const callerSignal = new AbortController().signal;
+    await bare().chat.completions.create({ model: 'gpt-fake', messages }, { signal: callerSignal });
+    expect(listen.mock.contexts.filter((target) => target === callerSignal)).toHaveLength(1);
+    await openai.chat.completions.create({ model: 'gpt-fake', messages }, { signal: new AbortController().signal });
+    await openai.responses.create({ model: 'gpt-fake', input: 'hi' });
+    await sluice.idle();
+    const callSignals = new Set(recorder.calls.map((call) => call.signal));
+    expect(callSignals.size).toBe(2);
+    expect(listen.mock.contexts.filter((target) => callSignals.has(target as AbortSignal))).toEqual([]);
+    expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed', 'completed']);
+  });
+
+  it('an abort while the answer\'s body is read rejects with the SDK\'s abort error, as on the bare client, and reports aborted', async () => {
+    const { recorder, sluice } = setup();
+    const errors: unknown[] = [];
+    for (const wrap of [false, true]) {
+      let release!: () => void;
+      let headersIn!: () => void;
+      const headers = new Promise<void>((r) => (headersIn = r));
+      // The server sends the headers and half of the body, then holds the rest until released.
+      server.enqueue({ text: TEXT, bodyGate: new Promise<void>((r) => (release = r)) });
+      const client = new OpenAI({
+        baseURL: server.baseURL,
+        apiKey: 'sk-test-bare-client-key',
+        maxRetries: 0,
+        fetch: async (url, init) => {
+          const response = await fetch(url, init);
+          headersIn();
+          return response;
+        },
+      });
+      const openai = wrap ? wrapOpenAI(client, sluice, { scope: SCOPE_A }) : client;
+      const controller = new AbortController();
+      const pending = openai.chat.completions.create({ model: 'gpt-fake', messages }, { signal: controller.signal }).catch((e: unknown) => e);
+      await headers;
+      controller.abort(new Error('user left'));
+      errors.push(await pending);
+      release();
+      await server.waitForIdle();
+    }
+    await sluice.idle();
+    expect(errors[0]).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(errors[1]).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(recorder.reports().map((r) => r.outcome)).toMatchObject([{ status: 'aborted', reason: 'user left' }]);
   });
 
   it('a plugin throwing in onEvent and onReport changes nothing in the stream; onPluginError gets both, named', async () => {
