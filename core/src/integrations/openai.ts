@@ -169,16 +169,42 @@ class ResponsesStreamObserver extends CallStreamObserver<ResponseStreamEvent> {
   }
 }
 
+/** What awaiting an APIPromise<T> gives (the SDK's `WithRequestID<T>`, not exported from its root). */
+type Parsed<T> = Parameters<NonNullable<Parameters<APIPromise<T>['then']>[0]>>[0];
+
 /**
- * An `APIPromise` whose `asResponse()` (the raw, unread body handed to the caller) still settles the
- * call, so the exactly-once report holds for callers that read the body themselves.
+ * An `APIPromise` whose parsed value is the inner request's own, settled for its call — awaiting it
+ * reads `parsed()` directly rather than through the SDK's parse of `props` (which would start the
+ * inner request's parse only once `props` resolved, and adopt its promise: three more jobs per
+ * call). `props` (the inner response's, once its headers are in) still backs what the SDK builds on
+ * it (`asResponse()`, `_thenUnwrap` for `.parse()`), and `asResponse()` (the raw, unread body handed
+ * to the caller) settles the call, so the exactly-once report holds for callers that read the body
+ * themselves.
  */
 class ObservedAPIPromise<T> extends APIPromise<T> {
+  readonly #parsed: () => Promise<Parsed<T>>;
   readonly #onRaw: () => void;
 
-  constructor(client: OpenAI, props: ConstructorParameters<typeof APIPromise<T>>[1], parse: ConstructorParameters<typeof APIPromise<T>>[2], onRaw: () => void) {
-    super(client, props, parse);
+  /** `parsed`: the call's settled value, made once however often it is asked for. */
+  constructor(client: OpenAI, props: Promise<APIResponseProps>, parsed: () => Promise<Parsed<T>>, onRaw: () => void) {
+    super(client, props, parsed);
+    this.#parsed = parsed;
     this.#onRaw = onRaw;
+  }
+
+  override then<R1 = Parsed<T>, R2 = never>(
+    onfulfilled?: ((value: Parsed<T>) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#parsed().then(onfulfilled, onrejected);
+  }
+
+  override catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<Parsed<T> | R> {
+    return this.#parsed().catch(onrejected);
+  }
+
+  override finally(onfinally?: (() => void) | null): Promise<Parsed<T>> {
+    return this.#parsed().finally(onfinally);
   }
 
   override asResponse(): Promise<globalThis.Response> {
@@ -189,8 +215,8 @@ class ObservedAPIPromise<T> extends APIPromise<T> {
   }
 
   override async withResponse(): Promise<{ data: T; response: globalThis.Response; request_id: string | null }> {
-    const [data, response] = await Promise.all([this.then((value) => value as T), super.asResponse()]);
-    return { data, response, request_id: response.headers.get('x-request-id') };
+    const [data, response] = await Promise.all([this.#parsed(), super.asResponse()]);
+    return { data: data as T, response, request_id: response.headers.get('x-request-id') };
   }
 }
 
@@ -278,21 +304,21 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
       sent.active.fail(error);
       throw callAbortError(error, sent.active.call.signal);
     };
-    // Sends the allowed call. Its props are in once the headers are (the body stays unread until
-    // the caller parses, or takes the raw Response).
-    const sendCall = (active: ActiveCall): Promise<APIResponseProps> => {
+    // Sends the allowed call; a throw here fails it.
+    const sendCall = (active: ActiveCall): void => {
       try {
         const relay = active.allow.relay;
         const target = openAIClientFor(sender, relay);
         const inner = send(target, (relay?.model ? { ...body, model: relay.model } : body) as never, { ...requestOptions, signal: active.call.signal });
         sent = { active, inner, target };
-        return inner.asResponse().then(propsOf, fail);
       } catch (error) {
         active.fail(error);
-        return Promise.reject(error);
+        throw error;
       }
     };
-    let props: Promise<APIResponseProps>;
+    // Until the call is sent: its start, when a plugin holds it, or why it could not start.
+    // Undefined when it was sent in this turn.
+    let sending: Promise<void> | undefined;
     try {
       if (typeof body !== 'object' || body === null) throw new SluiceConfigError('body', 'expected a request body object');
       if (typeof body.model !== 'string') throw new SluiceConfigError('body.model', `expected a model name string, got ${typeof body.model}`);
@@ -310,18 +336,31 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
         attributes: { 'sluice.server.url': client.baseURL, ...options.attributes?.() },
       });
       // Allowed in this turn (no plugin holds it): sent now, as the bare client would, with no hop.
-      props = started instanceof Promise ? started.then(sendCall) : sendCall(started);
+      if (started instanceof Promise) sending = started.then(sendCall);
+      else sendCall(started);
     } catch (error) {
-      props = Promise.reject(error);
+      sending = Promise.reject(error);
     }
-    // The inner request's own `then` (a plain promise: no thenable job, no async frame), settling the call.
+    // The inner request's own `then` (a plain promise: no thenable job, no async frame), settling
+    // the call; asked for once.
     const parse = () => {
       const { active, inner, target } = sent!;
       return inner.then((data) => settle(active, data as T, target, hideUsageChunk), fail);
     };
+    let result: Promise<T> | undefined;
+    const parsed = () => (result ??= sending === undefined ? parse() : sending.then(parse));
+    // The inner response's props once its headers are in (its body unread). Only the SDK's raw-body
+    // helpers read them (`asResponse()`, `withResponse()`, `_thenUnwrap`), so they are made when
+    // first asked for — two promises and a job fewer per awaited call, and no second rejection for
+    // a failed request that nobody reads that way.
+    const sentProps = () => sent!.inner.asResponse().then(propsOf, fail);
+    let props: Promise<APIResponseProps> | undefined;
+    const lazyProps = {
+      then: (onfulfilled, onrejected) => (props ??= sending === undefined ? sentProps() : sending.then(sentProps)).then(onfulfilled, onrejected),
+    } as Promise<APIResponseProps>;
     // The raw body goes to the caller: the call is reported completed, without usage.
     const onRaw = () => sent?.active.complete({ usage: undefined });
-    return new ObservedAPIPromise<T>(wrapped, props, parse as never, onRaw);
+    return new ObservedAPIPromise<T>(wrapped, lazyProps, parsed as never, onRaw);
   }
 
   const chatCreate = (body: ChatCompletionCreateParams, requestOptions?: RequestOptions) => {

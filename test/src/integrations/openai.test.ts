@@ -91,6 +91,21 @@ describe('wrapOpenAI', () => {
     expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed']);
   });
 
+  it('the promise create() returns works as the SDK\'s: then, catch, finally, and the parse() helper built on it (_thenUnwrap)', async () => {
+    const { recorder, sluice, openai } = setup();
+    server.enqueue({ text: TEXT }, { text: TEXT }, { text: TEXT, fault: { kind: 'status', status: 500, message: 'upstream exploded' } });
+    const parsed = await openai.chat.completions.parse({ model: 'gpt-fake', messages });
+    let finallyRan = false;
+    const completion = await openai.chat.completions.create({ model: 'gpt-fake', messages }).finally(() => (finallyRan = true));
+    const caught = await openai.chat.completions.create({ model: 'gpt-fake', messages }).catch((e: unknown) => e);
+    await sluice.idle();
+    expect(parsed.choices[0]!.message).toMatchObject({ content: TEXT, parsed: null });
+    expect(parsed._request_id).toMatch(/^req_fake_/);
+    expect([completion.choices[0]!.message.content, finallyRan]).toEqual([TEXT, true]);
+    expect(caught).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed', 'completed', 'failed']);
+  });
+
   it('a stream that ends without its final event reports failed (truncated), not completed', async () => {
     const { recorder, sluice, openai } = setup();
     server.enqueue({ text: TEXT, fault: { kind: 'truncate', afterChunks: 2 } }, { text: TEXT, fault: { kind: 'truncate', afterChunks: 2 } });
