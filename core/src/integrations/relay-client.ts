@@ -42,6 +42,9 @@ function linkCallSignals(client: OpenAI): OpenAI {
     return inherited.call(this, url, { ...init, signal: undefined }, ms, controller);
   };
   Object.defineProperty(client, 'fetchWithTimeout', { value: fetchWithTimeout, configurable: true, writable: true });
+  // With workload identity the call's signal stays the request's signal: X.509 federation refuses
+  // a signal in fetch options (and takes over the request's controller itself).
+  if ((client as unknown as { _options: { workloadIdentity?: unknown } })._options.workloadIdentity !== undefined) return client;
   const prepare = client as unknown as { prepareOptions: PrepareOptions };
   const inheritedPrepare = prepare.prepareOptions;
   // A call's signal rides to `fetchWithTimeout` in the fetch options, not as the request's
