@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { createPipeline, ExecutionDeniedError, SluicePluginError, type SluicePlugin } from '@sluice/core';
 import { wrapOpenAI } from '@sluice/core/openai';
-import OpenAI from 'openai';
+import OpenAI, { APIPromise } from 'openai';
 import { Stream } from 'openai/streaming';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeModelServer, type FakeModelServer } from '../fake-model-server.ts';
@@ -104,6 +104,21 @@ describe('wrapOpenAI', () => {
     expect([completion.choices[0]!.message.content, finallyRan]).toEqual([TEXT, true]);
     expect(caught).toBeInstanceOf(OpenAI.InternalServerError);
     expect(recorder.reports().map((r) => r.outcome.status)).toEqual(['completed', 'completed', 'failed']);
+  });
+
+  it('create() returns an APIPromise that overrides every method the SDK gives one (it is made without the SDK\'s constructor, whose state those methods would read)', async () => {
+    const { sluice, openai } = setup();
+    server.enqueue({ text: TEXT });
+    const promise = openai.chat.completions.create({ model: 'gpt-fake', messages });
+    expect(promise).toBeInstanceOf(APIPromise);
+    expect(promise).toBeInstanceOf(Promise);
+    // A method the SDK adds to APIPromise must be reviewed here: unless it is overridden, it may read
+    // the client the SDK's constructor stores (TypeError on this promise).
+    expect(Object.getOwnPropertyNames(APIPromise.prototype).sort()).toEqual(['_thenUnwrap', 'asResponse', 'catch', 'constructor', 'finally', 'parse', 'then', 'withResponse']);
+    const overridden = Object.getOwnPropertyNames(Object.getPrototypeOf(promise)).sort();
+    expect(overridden).toEqual(['_thenUnwrap', 'asResponse', 'catch', 'constructor', 'finally', 'then', 'withResponse']);
+    expect((await promise).choices[0]!.message.content).toBe(TEXT);
+    await sluice.idle();
   });
 
   it('a stream that ends without its final event reports failed (truncated), not completed', async () => {
