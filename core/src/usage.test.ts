@@ -24,6 +24,11 @@ describe('usage converters', () => {
       cachedInputTokens: 5, reasoningTokens: 1, cacheWriteInputTokens: undefined,
     });
     expect(usageFromAgents({ inputTokens: 10, outputTokens: 4, totalTokens: 14, inputTokensDetails: [] })).toMatchObject({ cachedInputTokens: undefined });
+    // Either spelling of a key, the snake_case one first in a record; records without it (or not records) add nothing.
+    expect(
+      usageFromAgents({ inputTokens: 10, outputTokens: 4, inputTokensDetails: [{ cachedTokens: 2, cached_tokens: 7 }, { cachedTokens: 3 }, null, { other: 1 }], outputTokensDetails: { reasoningTokens: 6 } }),
+    ).toMatchObject({ cachedInputTokens: 10, reasoningTokens: 6, cacheWriteInputTokens: undefined });
+    expect(usageFromAgents({ inputTokens: 1, outputTokens: 1, inputTokensDetails: { cache_creation_input_tokens: 4 }, outputTokensDetails: null })).toMatchObject({ cacheWriteInputTokens: 4, reasoningTokens: undefined });
   });
 
   it('AI SDK V4: undefined counts stay undefined, total only when both sides are known', () => {

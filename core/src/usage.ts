@@ -65,19 +65,22 @@ export function usageFromResponses(usage: unknown): Usage | undefined {
   };
 }
 
-function sumDetail(details: unknown, ...keys: string[]): number | undefined {
-  const list = Array.isArray(details) ? details : details === undefined ? [] : [details];
+/** One detail record's count, under `key` or else `altKey`. */
+function detailOf(entry: unknown, key: string, altKey: string): number | undefined {
+  const r = record(entry);
+  return r ? (num(r[key]) ?? num(r[altKey])) : undefined;
+}
+
+/**
+ * A count from the SDK's token details — a record, or a list of records summed — under `key` or
+ * else `altKey`. Runs once per Agents call: no rest arguments, no list made around a single record.
+ */
+function sumDetail(details: unknown, key: string, altKey: string): number | undefined {
+  if (!Array.isArray(details)) return detailOf(details, key, altKey);
   let sum: number | undefined;
-  for (const entry of list) {
-    const r = record(entry);
-    if (!r) continue;
-    for (const key of keys) {
-      const n = num(r[key]);
-      if (n !== undefined) {
-        sum = (sum ?? 0) + n;
-        break;
-      }
-    }
+  for (let i = 0; i < details.length; i++) {
+    const n = detailOf(details[i], key, altKey);
+    if (n !== undefined) sum = (sum ?? 0) + n;
   }
   return sum;
 }
