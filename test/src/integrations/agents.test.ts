@@ -4,6 +4,7 @@ import { createModelProvider } from '@sluice/core/agents';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { weatherAgent } from '../support/agents-weather.ts';
+import { clientTellingHeaders } from '../support/headers-client.ts';
 import { decidingPlugin, eventCount, recordingPlugin } from '../support/recording-plugin.ts';
 import { FINAL_TEXT, NORMALIZED_USAGE, SCOPE_A, SCOPE_B, SLOT, useScenarioServer } from '../support/scenario.ts';
 
@@ -185,20 +186,9 @@ describe.each(['responses', 'chat_completions'] as const)('createModelProvider (
     const errors: unknown[] = [];
     for (const wrap of [false, true]) {
       let release!: () => void;
-      let headersIn!: () => void;
-      const headers = new Promise<void>((r) => (headersIn = r));
       // The server sends the headers and half of the body, then holds the rest until released.
       server().setScript([{ text: 'held', bodyGate: new Promise<void>((r) => (release = r)) }]);
-      const openai = new OpenAI({
-        baseURL: server().baseURL,
-        apiKey: 'sk-test-default',
-        maxRetries: 0,
-        fetch: async (url, init) => {
-          const response = await fetch(url, init);
-          headersIn();
-          return response;
-        },
-      });
+      const { client: openai, headers } = clientTellingHeaders(server().baseURL, 'sk-test-default');
       const model = wrap
         ? createModelProvider(sluice, { slots: [SLOT], api, client: openai }).getModel(SLOT.slotId)
         : api === 'responses'

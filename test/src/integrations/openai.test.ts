@@ -5,6 +5,7 @@ import OpenAI, { APIPromise } from 'openai';
 import { Stream } from 'openai/streaming';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeModelServer, type FakeModelServer } from '../fake-model-server.ts';
+import { clientTellingHeaders } from '../support/headers-client.ts';
 import { decidingPlugin, eventCount, recordingPlugin } from '../support/recording-plugin.ts';
 import { FAKE_USAGE, NORMALIZED_USAGE, SCOPE_A } from '../support/scenario.ts';
 
@@ -273,20 +274,9 @@ describe('wrapOpenAI', () => {
     const errors: unknown[] = [];
     for (const wrap of [false, true]) {
       let release!: () => void;
-      let headersIn!: () => void;
-      const headers = new Promise<void>((r) => (headersIn = r));
       // The server sends the headers and half of the body, then holds the rest until released.
       server.enqueue({ text: TEXT, bodyGate: new Promise<void>((r) => (release = r)) });
-      const client = new OpenAI({
-        baseURL: server.baseURL,
-        apiKey: 'sk-test-bare-client-key',
-        maxRetries: 0,
-        fetch: async (url, init) => {
-          const response = await fetch(url, init);
-          headersIn();
-          return response;
-        },
-      });
+      const { client, headers } = clientTellingHeaders(server.baseURL, 'sk-test-bare-client-key');
       const openai = wrap ? wrapOpenAI(client, sluice, { scope: SCOPE_A }) : client;
       const controller = new AbortController();
       const pending = openai.chat.completions.create({ model: 'gpt-fake', messages }, { signal: controller.signal }).catch((e: unknown) => e);
