@@ -325,10 +325,11 @@ export function wrapOpenAI<C extends OpenAI>(client: C, sluice: Pipeline, option
     hideUsageChunk = false,
   ): APIPromise<T> {
     let sent: { active: ActiveCall; inner: APIPromise<T>; target: OpenAI } | undefined;
+    // Handles the sent request's rejections (its parse, its raw response): only reached once `sent` is set.
     const fail = (error: unknown): never => {
-      if (sent === undefined) throw error;
-      sent.active.fail(error);
-      throw callAbortError(error, sent.active.call.signal);
+      const { active } = sent!;
+      active.fail(error);
+      throw callAbortError(error, active.call.signal);
     };
     // Sends the allowed call; a throw here fails it.
     const sendCall = (active: ActiveCall): void => {
