@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
 import type { ModelCall, Outcome } from './model-call.ts';
+import type { ActiveCall } from './active-call.ts';
 import { createPipeline, type CallInit, type SluicePlugin } from './pipeline.ts';
 import { currentScope, withScope } from './scope.ts';
 
@@ -456,6 +457,28 @@ describe('createPipeline', () => {
       ['completed', ''],
       ['aborted', 'the pipeline is shutting down'],
     ]);
+  });
+
+  it('counts the calls in flight however they settle, and close() aborts exactly the unsettled ones, in start order', async () => {
+    const { sluice, outcomes } = reportsOf();
+    const calls: ActiveCall[] = [];
+    for (let i = 0; i < 5; i++) calls.push(await sluice.startCall(init));
+    const [a, b, c, d, e] = calls as [ActiveCall, ActiveCall, ActiveCall, ActiveCall, ActiveCall];
+    c.complete({ usage: undefined }); // from the middle
+    expect(sluice.activeCalls).toBe(4);
+    a.fail(new Error('first')); // the first
+    e.abort('last'); // the last
+    e.abort('again'); // a second settlement changes nothing
+    expect(sluice.activeCalls).toBe(2);
+    const f = await sluice.startCall(init);
+    expect(sluice.activeCalls).toBe(3);
+    const settledBefore = outcomes.length;
+    await sluice.close({ drainTimeoutMs: 0 });
+    expect(sluice.activeCalls).toBe(0);
+    const aborted = outcomes.slice(settledBefore);
+    expect(aborted.map((o) => o.call.id)).toEqual([b.call.id, d.call.id, f.call.id]);
+    expect(aborted.every((o) => o.outcome.status === 'aborted')).toBe(true);
+    expect([a, c, e].map((x) => x.call.signal.aborted)).toEqual([false, false, true]);
   });
 
   it('close() returns as soon as the last call in flight settles', async () => {

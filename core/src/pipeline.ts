@@ -1,7 +1,7 @@
 // Why this file exists: `createPipeline` owns the hooks, the plugins and the life of every model
 // call up to the point where an integration sends the request (authorization, denial, failure
 // closed), and keeps the reports in flight so `close()` can wait for them.
-import { ActiveCall, abortReason, type CallSink } from './active-call.ts';
+import { ActiveCall, abortReason, InFlightCalls, type CallSink } from './active-call.ts';
 import { createCallAbortController, type CallAbortController } from './call-abort.ts';
 import { newCallId } from './call-id.ts';
 import { ExecutionDeniedError, SluiceClosedError, SluiceConfigError, SluicePluginError } from './errors.ts';
@@ -148,7 +148,7 @@ class SluicePipeline implements Pipeline, CallSink {
   readonly hooks: SluiceHooks = createHooks();
   readonly #plugins: SluicePlugin[] = [];
   readonly #pending = new Set<Promise<void>>();
-  readonly #active = new Set<ActiveCall>();
+  readonly inFlight = new InFlightCalls();
   #drained: (() => void) | undefined;
   readonly #onPluginError: (error: SluicePluginError) => void;
   #closing: Promise<void> | undefined;
@@ -192,7 +192,7 @@ class SluicePipeline implements Pipeline, CallSink {
   }
 
   get activeCalls(): number {
-    return this.#active.size;
+    return this.inFlight.size;
   }
 
   startCall(init: CallInit): Promise<ActiveCall> {
@@ -218,9 +218,7 @@ class SluicePipeline implements Pipeline, CallSink {
       call.decision = allow;
       // Nothing ran between the call's creation and its allow.
       call.decidedAt = call.createdAt;
-      const active = new ActiveCall(this, call, allow, source, controller, unlink);
-      this.#active.add(active);
-      return active;
+      return new ActiveCall(this, call, allow, source, controller, unlink);
     } catch (error) {
       // Only a caller signal that is not an AbortSignal gets here: a rejection, as from `async`.
       unlink?.();
@@ -360,9 +358,7 @@ class SluicePipeline implements Pipeline, CallSink {
     try {
       const { call } = starting;
       if (call.signal.aborted) throw abortError(call.signal);
-      const active = new ActiveCall(this, call, starting.allow!, EVENT_SOURCE[call.source][call.api], starting.controller, starting.unlink);
-      this.#active.add(active);
-      return active;
+      return new ActiveCall(this, call, starting.allow!, EVENT_SOURCE[call.source][call.api], starting.controller, starting.unlink);
     } catch (error) {
       return this.#failed(starting, error);
     }
@@ -392,9 +388,8 @@ class SluicePipeline implements Pipeline, CallSink {
     throw error;
   }
 
-  callSettled(active: ActiveCall): void {
-    this.#active.delete(active);
-    if (this.#active.size === 0) this.#drained?.();
+  callSettled(): void {
+    if (this.inFlight.size === 0) this.#drained?.();
   }
 
   report(call: ModelCall, outcome: Outcome): void {
@@ -434,7 +429,7 @@ class SluicePipeline implements Pipeline, CallSink {
 
   /** Waits until no call is in flight or the timeout passes, then aborts what is left. */
   async #drain(timeoutMs: number): Promise<void> {
-    if (this.#active.size > 0) {
+    if (this.inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => (this.#drained = resolve)),
@@ -442,7 +437,7 @@ class SluicePipeline implements Pipeline, CallSink {
       ]);
       clearTimeout(timer);
     }
-    for (const active of [...this.#active]) active.abort('the pipeline is shutting down');
+    for (const active of this.inFlight.toArray()) active.abort('the pipeline is shutting down');
   }
 }
 
