@@ -87,6 +87,8 @@ export const ROW_IDS: readonly string[] = [
     `call.${sdk}.full`,
     ...(sdk === 'ai-sdk' ? ['call.ai-sdk.vel-otel', 'call.ai-sdk.full-metrics', 'call.ai-sdk.middleware'] : []),
   ]),
+  'call.pipeline.warm',
+  'call.pipeline.cold',
   ...PER_EVENT_SIZES.flatMap((size) =>
     SDKS.flatMap((sdk) => [
       `event-${size}.${sdk}.bare`,

@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { setTracingDisabled } from '@openai/agents';
 import type { Row } from './rows.ts';
 import { allocationRows, type AllocationsConfig } from './scenarios/allocations.ts';
+import { coldPipelineRows, type ColdPipelineConfig } from './scenarios/cold-pipeline.ts';
 import { limitsRows, type LimitsConfig } from './scenarios/limits.ts';
 import { memoryRows, type MemoryConfig } from './scenarios/memory.ts';
 import { perCallRows, type PerCallConfig } from './scenarios/per-call.ts';
@@ -14,6 +15,8 @@ import { velaRows, type VelaConfig } from './scenarios/vela.ts';
 
 export interface BenchConfig {
   perCall: PerCallConfig;
+  /** Part of the per-call scenario: the pipeline alone, warm and cold. */
+  coldPipeline: ColdPipelineConfig;
   perEvent: PerEventConfig;
   translators: TranslatorsConfig;
   vela: VelaConfig;
@@ -25,6 +28,7 @@ export interface BenchConfig {
 /** `npm run bench`: a few minutes on 2 cores. */
 export const FULL: BenchConfig = {
   perCall: { warmup: 10_000, iterations: 10_000, rounds: 10 },
+  coldPipeline: { warmup: 3_000, calls: 5_000, rounds: 3 },
   perEvent: {
     sizes: {
       '1k': { deltas: 1_000, warmup: 30, iterations: 400, rounds: 8 },
@@ -41,6 +45,7 @@ export const FULL: BenchConfig = {
 /** Every scenario at tiny N: for the smoke test, so no scenario can rot. */
 export const SMOKE: BenchConfig = {
   perCall: { warmup: 2, iterations: 6, rounds: 2 },
+  coldPipeline: { warmup: 2, calls: 10, rounds: 1 },
   perEvent: {
     sizes: {
       '1k': { deltas: 20, warmup: 1, iterations: 4, rounds: 2 },
@@ -84,7 +89,7 @@ export async function runBench(config: BenchConfig, options: { only?: readonly S
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const run: Record<Scenario, () => Promise<Row[]>> = {
-    'per-call': () => perCallRows(config.perCall),
+    'per-call': async () => [...(await perCallRows(config.perCall)), ...(await coldPipelineRows(config.coldPipeline))],
     'per-event': () => perEventRows(config.perEvent),
     translators: () => translatorRows(config.translators),
     vela: () => velaRows(config.vela),
