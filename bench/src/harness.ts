@@ -104,6 +104,17 @@ export function relativeIqr(s: Stats): number {
   return s.median === 0 ? 0 : (s.q3 - s.q1) / s.median;
 }
 
+/** A row's measured fields from its samples' statistics and, given its baseline's, how it compares (ratio and added). */
+export function measured(
+  s: Stats,
+  baseline?: { id: string; stats: Stats },
+): { samples: number; median: number; p99: number; spread: number; baseline?: string; baselineMedian?: number; ratio?: number; added?: number } {
+  const fields = { samples: s.n, median: s.median, p99: s.p99, spread: relativeIqr(s) };
+  if (baseline === undefined) return fields;
+  const b = baseline.stats.median;
+  return { ...fields, baseline: baseline.id, baselineMedian: b, ratio: s.median / b, added: s.median - b };
+}
+
 /** Scales every value (ms per op → µs per call, ns per event). */
 export function scale(values: readonly number[], factor: number): number[] {
   return values.map((v) => v * factor);

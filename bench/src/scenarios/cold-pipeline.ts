@@ -3,7 +3,7 @@
 // pipeline calls, each timed alone, warm (back to back) and cold (after other work has replaced
 // the CPU caches' contents, as the ~100 µs of SDK work between two calls does in an application).
 import { createPipeline, type ActiveCall } from '@sluice/core';
-import { relativeIqr, stats } from '../harness.ts';
+import { measured, stats } from '../harness.ts';
 import type { Row } from '../rows.ts';
 import { MODEL } from '../setups.ts';
 
@@ -75,24 +75,14 @@ export async function coldPipelineRows(config: ColdPipelineConfig): Promise<Row[
       ...common,
       id: 'call.pipeline.warm',
       scenario: 'pipeline alone (startCallNow + complete, no plugins), warm: calls back to back',
-      samples: warm.n,
-      median: warm.median,
-      p99: warm.p99,
-      spread: relativeIqr(warm),
+      ...measured(warm),
       note: 'each call timed alone: two performance.now() reads included, in both rows',
     },
     {
       ...common,
       id: 'call.pipeline.cold',
       scenario: `pipeline alone, cold: ${SWEEP_BYTES / 1024 / 1024} MB of data written and ${FUNCTIONS.toLocaleString('en-US')} small functions run between calls (not timed)`,
-      samples: cold.n,
-      median: cold.median,
-      p99: cold.p99,
-      spread: relativeIqr(cold),
-      baseline: 'call.pipeline.warm',
-      baselineMedian: warm.median,
-      ratio: cold.median / warm.median,
-      added: cold.median - warm.median,
+      ...measured(cold, { id: 'call.pipeline.warm', stats: warm }),
       note: 'the same instructions, fetched and fed from memory instead of the CPU caches: what the per-call rows pay between two SDK requests',
     },
   ];

@@ -4,7 +4,7 @@
 // pipeline (`startCall`, then a trivial `complete`), against the same calls on a pipeline without it.
 import { createPipeline, type ExecutionScope, type Pipeline, type SluicePlugin } from '@sluice/core';
 import { concurrency } from '@sluice/plugin-concurrency';
-import { relativeIqr, settledHeap, stats } from '../harness.ts';
+import { measured, settledHeap, stats } from '../harness.ts';
 import { judge, type Row } from '../rows.ts';
 import { MODEL } from '../setups.ts';
 
@@ -63,21 +63,14 @@ export async function limitsRows(config: LimitsConfig): Promise<Row[]> {
   const b = stats(samples.bare);
   const l = stats(samples.limited);
   return [
-    judge({ id: 'limits.bare', group: 'limits', scenario: `${config.calls.toLocaleString('en-US')} calls (startCall + complete), pipeline without limits`, n: config.calls, samples: b.n, unit: 'µs/call', median: b.median, p99: b.p99, spread: relativeIqr(b) }),
+    judge({ id: 'limits.bare', group: 'limits', scenario: `${config.calls.toLocaleString('en-US')} calls (startCall + complete), pipeline without limits`, n: config.calls, unit: 'µs/call', ...measured(b) }),
     judge({
       id: 'limits.concurrency',
       group: 'limits',
       scenario: `${config.calls.toLocaleString('en-US')} calls across ${config.tenants.toLocaleString('en-US')} tenants, concurrency plugin (1 per tenant, global ${Math.max(1, Math.floor(config.tenants / 2)).toLocaleString('en-US')})`,
       n: config.calls,
-      samples: l.n,
       unit: 'µs/call',
-      median: l.median,
-      p99: l.p99,
-      spread: relativeIqr(l),
-      baseline: 'limits.bare',
-      baselineMedian: b.median,
-      ratio: l.median / b.median,
-      added: l.median - b.median,
+      ...measured(l, { id: 'limits.bare', stats: b }),
       target: { metric: 'added', op: '<=', value: 10, text: '≤ 10 µs' },
       note: `enqueue + dequeue through beforePrepare/onReport; up to ${peakQueued.toLocaleString('en-US')} calls waiting at once (sampled every 10,000 admissions of the untimed warm-up round)`,
     }),
