@@ -3,7 +3,7 @@
 // over many completed calls (nothing per call is retained once it has been reported).
 import { withTrace } from '@openai/agents';
 import { createFakeLanguageModel, createFakeOpenAI, createGate, type FakeAnswer } from '../fakes.ts';
-import { relativeIqr, settledHeap, stats } from '../harness.ts';
+import { measured, settledHeap, stats } from '../harness.ts';
 import { judge, type Row, type Target } from '../rows.ts';
 import { agentsVariant, aiSdkVariant, openAIVariant, type OpsVariant, type SdkOps } from '../sdk-ops.ts';
 import { createSetup, SETUP_LABEL, type Setup } from '../setups.ts';
@@ -102,16 +102,10 @@ export async function memoryRows(config: MemoryConfig): Promise<Row[]> {
           group: 'memory',
           scenario: `${c.label} held in flight, ${name === 'bare' ? 'bare' : name === 'bare-signal' ? 'bare, caller passes an AbortSignal' : SETUP_LABEL[name as Setup['kind']]}`,
           n: config.inFlight,
-          samples: s.n,
           unit: 'KB/call',
-          median: s.median,
-          p99: s.p99,
-          spread: relativeIqr(s),
+          ...measured(s, name === 'bare' ? undefined : { id: `memory.${c.sdk}.bare`, stats: bare }),
         };
-        if (name !== 'bare') {
-          Object.assign(row, { baseline: `memory.${c.sdk}.bare`, baselineMedian: bare.median, ratio: s.median / bare.median, added: s.median - bare.median });
-          if (name !== 'bare-signal') row.target = IN_FLIGHT_TARGET;
-        }
+        if (name !== 'bare' && name !== 'bare-signal') row.target = IN_FLIGHT_TARGET;
         caseRows.push(judge(row));
       }
       rows.push(...noteCallerSignal(caseRows));

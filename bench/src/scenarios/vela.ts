@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { startFakeModelServer } from '@sluice/test/fake-model-server';
 import { createVelaClient, type PrepareRequest } from '@sluice/plugin-vela';
 import { startVelaDevServer } from '@sluice/plugin-vela/dev-server';
-import { relativeIqr, stats } from '../harness.ts';
+import { measured, relativeIqr, stats } from '../harness.ts';
 import { judge, type Row } from '../rows.ts';
 import { MODEL, SLOT } from '../setups.ts';
 
@@ -24,9 +24,10 @@ export interface VelaConfig {
 const UPSTREAM_KEY = 'sk-bench-upstream-not-a-key';
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 
-function timeRow(id: string, scenario: string, samples: number[], extra: Partial<Row> = {}): Row {
-  const s = stats(samples);
-  return judge({ id, group: 'vela', scenario, n: 1, samples: s.n, unit: 'ms', median: s.median, p99: s.p99, spread: relativeIqr(s), ...extra });
+/** A row of times in ms; against `baseline` (its id and samples) when given. */
+function timeRow(id: string, scenario: string, samples: number[], baseline?: { id: string; samples: number[] }, extra: Partial<Row> = {}): Row {
+  const against = baseline && { id: baseline.id, stats: stats(baseline.samples) };
+  return judge({ id, group: 'vela', scenario, n: 1, unit: 'ms', ...measured(stats(samples), against), ...extra });
 }
 
 /** Reads a streamed body to its end; resolves with the ms from `started` to the first body chunk. */
@@ -141,12 +142,6 @@ export async function velaRows(config: VelaConfig): Promise<Row[]> {
       await server.settled();
     }
 
-    /** A time row's comparison with its baseline row: the baseline's median, the ratio and the added time. */
-    const against = (baseline: string, baselineMs: number[], ms: number[]): Partial<Row> => {
-      const base = stats(baselineMs).median;
-      const median = stats(ms).median;
-      return { baseline, baselineMedian: base, ratio: median / base, added: median - base };
-    };
     const chunks = config.streams * config.deltasPerStream;
     const rate = (ms: number[]) => ms.map((t) => (chunks * 1000) / t);
     const throughputRow = (id: string, scenario: string, ms: number[], extra: Partial<Row> = {}): Row => {
@@ -165,16 +160,15 @@ export async function velaRows(config: VelaConfig): Promise<Row[]> {
         ...extra,
       });
     };
+    const againstFloor = { id: 'vela.floor', samples: samples.floor };
     return [
       timeRow('vela.floor', 'loopback floor: GET /v1/models on the fake model (keep-alive fetch)', samples.floor),
-      timeRow('vela.prepare', 'Vela prepare (POST /v1/executions/prepare → allow + relay key)', samples.prepare, {
-        ...against('vela.floor', samples.floor, samples.prepare),
+      timeRow('vela.prepare', 'Vela prepare (POST /v1/executions/prepare → allow + relay key)', samples.prepare, againstFloor, {
         target: { metric: 'median', op: '<=', value: 1, text: 'p50 ≤ 1 ms' },
       }),
-      timeRow('vela.report', 'Vela report (POST /v1/executions/{id}/report, completed)', samples.report, against('vela.floor', samples.floor, samples.report)),
+      timeRow('vela.report', 'Vela report (POST /v1/executions/{id}/report, completed)', samples.report, againstFloor),
       timeRow('vela.direct-ttfb', 'time to first byte, streamed chat, fake model directly', ttfb.direct),
-      timeRow('vela.relay-ttfb', 'time to first byte, streamed chat, through the Vela relay', ttfb.relay, {
-        ...against('vela.direct-ttfb', ttfb.direct, ttfb.relay),
+      timeRow('vela.relay-ttfb', 'time to first byte, streamed chat, through the Vela relay', ttfb.relay, { id: 'vela.direct-ttfb', samples: ttfb.direct }, {
         target: { metric: 'added', op: '<=', value: 1, text: '≤ 1 ms' },
       }),
       throughputRow('vela.direct-throughput', `${config.streams} concurrent streams × ${config.deltasPerStream} chunks, fake model directly`, wall.direct),
