@@ -3,7 +3,7 @@
 // complete truth (reasoning, tool-call deltas), so they are translated by the provider's translator;
 // the summaries are used only for models that do not expose raw events.
 import { asRecord, asString, BaseTranslator, prop, str, type TranslatorOptions, type TranslatorState, type VelTranslator } from '../translator.ts';
-import { fillFromAgentsResponse, unknownEnvelopeReason } from './agents-envelope.ts';
+import { agentsEnvelopeEvent, fillFromAgentsResponse, unknownEnvelopeReason } from './agents-envelope.ts';
 import { OpenAIChatTranslator } from './openai-chat-translator.ts';
 import { OpenAIResponsesTranslator } from './openai-responses-translator.ts';
 
@@ -28,8 +28,8 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
   protected map(event: unknown, index: number): void {
     // Plain property loads (see `asRecord`): this runs twice per token (raw event + summary).
     const record = asRecord(event);
-    switch (asString(record?.type)) {
-      case 'model': {
+    switch (agentsEnvelopeEvent(record)) {
+      case 'raw': {
         const raw = record!.event;
         // The inner translator writes into this one's writer (which carries the id prefix and message
         // id) and records into this one's state (usage, finish reason, skips).
@@ -38,14 +38,14 @@ export class AgentsModelTranslator extends BaseTranslator<unknown> {
         this.#inner.feed(raw);
         return;
       }
-      case 'output_text_delta':
+      case 'text-summary':
         // With raw events, the same text arrives in them; only models without raw events need this.
         if (!this.#inner) this.writer.textDelta(asString(record!.itemId) ?? '0', asString(record!.delta) ?? '');
         return;
-      case 'response_started':
+      case 'started':
         this.writer.startStep();
         return;
-      case 'response_done':
+      case 'done':
         this.#done = prop(event, 'response');
         return;
       default:
