@@ -1,7 +1,7 @@
 // The interleaving order: every variant runs once per iteration, and directly follows every other
 // variant equally often, so what one run leaves behind is spread over all of them.
 import { describe, expect, it } from 'vitest';
-import { balancedOrders, interleave } from './harness.ts';
+import { balancedOrders, interleave, settledHeap } from './harness.ts';
 
 function followCounts(orders: number[][]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -33,5 +33,28 @@ describe('interleave', () => {
     const orders = balancedOrders(3).map((order) => order.map((i) => 'abc'[i]).join(''));
     const perIteration = Array.from({ length: 7 }, (_, i) => ran.slice(i * 3, i * 3 + 3).join(''));
     expect(perIteration).toEqual(Array.from({ length: 7 }, (_, i) => orders[i % orders.length]));
+  });
+});
+
+describe('settledHeap', () => {
+  it('counts the objects a caller holds, not the bytecode V8 compiles', async () => {
+    const start = await settledHeap();
+    const startUsed = process.memoryUsage().heapUsed;
+    const held = Array.from({ length: 100_000 }, (_, i) => ({ i }));
+    const afterObjects = await settledHeap();
+    // 100,000 objects of at least two words each, and the array that holds them.
+    expect(afterObjects - start).toBeGreaterThan(100_000 * 16);
+    // 100 functions of 300 statements each, run once: ~1.6 MB of bytecode beside their ~1.4 MB of source.
+    const body = 'x = (x * 3 + 1) | 0; if (x > 1000) x -= 999;\n'.repeat(300);
+    const functions = Array.from({ length: 100 }, (_, i) => new Function('x', `x += ${i};\n${body}return x;`) as (x: number) => number);
+    for (const f of functions) f(1);
+    const afterCode = await settledHeap();
+    const afterCodeUsed = process.memoryUsage().heapUsed;
+    const counted = afterCode - afterObjects;
+    const used = afterCodeUsed - startUsed - (afterObjects - start);
+    // The source strings are objects and are counted; the bytecode is not, though heapUsed has it.
+    expect(counted).toBeGreaterThan(100 * body.length);
+    expect(used - counted).toBeGreaterThan(1024 * 1024);
+    expect(held.length + functions.length).toBe(100_100);
   });
 });

@@ -37,7 +37,7 @@ export const FULL: BenchConfig = {
   },
   translators: { textDeltas: 1_000, minEventsPerSample: 20_000, warmup: 20, iterations: 30 },
   vela: { warmup: 200, iterations: 1_000, streams: 200, deltasPerStream: 100, throughputRounds: 3 },
-  memory: { inFlight: 2_000, rounds: 2, completed: 100_000, checkpoint: 10_000 },
+  memory: { inFlight: 2_000, rounds: 3, completed: 100_000, checkpoint: 10_000 },
   limits: { calls: 100_000, tenants: 10_000, rounds: 3 },
   allocations: { warmup: 2_000, calls: 10_000, samplingInterval: 1_024 },
 };
