@@ -106,7 +106,8 @@ function generateInfo(result: LanguageModelV4GenerateResult): CompletionInfo {
 class ObservedPartSource implements UnderlyingDefaultSource<LanguageModelV4StreamPart> {
   readonly #reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>;
   readonly #active: ActiveCall;
-  readonly #info: CompletionInfo = { usage: undefined };
+  /** Every field it may get, from the start: fields added later would live in a second, out-of-object store. */
+  readonly #info: CompletionInfo = { usage: undefined, finishReason: undefined, responseId: undefined, responseModel: undefined };
   #streamError: unknown;
   #sawError = false;
   #ended = false;
