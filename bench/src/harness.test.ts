@@ -44,17 +44,20 @@ describe('settledHeap', () => {
     const afterObjects = await settledHeap();
     // 100,000 objects of at least two words each, and the array that holds them.
     expect(afterObjects - start).toBeGreaterThan(100_000 * 16);
-    // 100 functions of 300 statements each, run once: ~1.6 MB of bytecode beside their ~1.4 MB of source.
+    // 200 functions of 300 statements each, run once: ~3.3 MB of bytecode beside their ~2.8 MB of source.
     const body = 'x = (x * 3 + 1) | 0; if (x > 1000) x -= 999;\n'.repeat(300);
-    const functions = Array.from({ length: 100 }, (_, i) => new Function('x', `x += ${i};\n${body}return x;`) as (x: number) => number);
+    const functions = Array.from({ length: 200 }, (_, i) => new Function('x', `x += ${i};\n${body}return x;`) as (x: number) => number);
     for (const f of functions) f(1);
     const afterCode = await settledHeap();
     const afterCodeUsed = process.memoryUsage().heapUsed;
     const counted = afterCode - afterObjects;
     const used = afterCodeUsed - startUsed - (afterObjects - start);
-    // The source strings are objects and are counted; the bytecode is not, though heapUsed has it.
-    expect(counted).toBeGreaterThan(100 * body.length);
+    // The source strings are objects and are counted; the bytecode is not, though heapUsed has it
+    // (a margin of ~2 MB for bytecode V8 flushes meanwhile).
+    expect(counted).toBeGreaterThan(200 * body.length);
     expect(used - counted).toBeGreaterThan(1024 * 1024);
-    expect(held.length + functions.length).toBe(100_100);
+    // Both stayed reachable through the readings above.
+    held.length = 0;
+    functions.length = 0;
   });
 });
