@@ -1,6 +1,6 @@
 // Why this file exists: per-call and per-event rows are all "time these variants, interleaved,
 // against the bare one" — the measuring and the turning of samples into rows, once.
-import { balancedOrders, interleave, relativeIqr, scale, stats } from './harness.ts';
+import { balancedOrders, interleave, measured, scale, stats } from './harness.ts';
 import type { HeldStream } from './sdk-ops.ts';
 import { judge, type Row, type Target } from './rows.ts';
 
@@ -76,11 +76,8 @@ function rowsOf(spec: RowSpec, byRound: ReadonlyMap<string, number[][]>): Row[] 
       group: spec.group,
       scenario: variant.scenario,
       n: spec.n,
-      samples: s.n,
       unit: spec.unit,
-      median: s.median,
-      p99: s.p99,
-      spread: relativeIqr(s),
+      ...measured(s),
     };
     if (bare && bareStats && variant.name !== 'bare') {
       const roundDiffs = perRoundValues.map((roundValues, r) => roundValues.map((v, i) => v - bare[r]![i]!));
