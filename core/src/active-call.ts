@@ -45,7 +45,7 @@ export interface CallSink {
   /** The calls in flight; an active call is in it from its construction until it settles. */
   readonly inFlight: InFlightCalls;
   /** The call settled: it is no longer in flight (called just before its report). */
-  callSettled(active: ActiveCall): void;
+  callSettled(): void;
   report(call: ModelCall, outcome: Outcome): void;
 }
 
@@ -171,7 +171,7 @@ export class ActiveCall {
     else sink.inFlight.last = prev;
     this.#prev = this.#next = undefined;
     sink.inFlight.size--;
-    sink.callSettled(this);
+    sink.callSettled();
     sink.report(this.call, outcome);
   }
 }
