@@ -17,7 +17,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromAgents, usageFromChatCompletions, usageFromResponses, type Usage } from '../usage.ts';
 import { apiModelName, createSlotTable, type SlotTable } from './model-slots.ts';
-import { ObservedIterator } from './observed-iterator.ts';
+import { type HIDDEN, ObservedIterator } from './observed-iterator.ts';
 import { callAbortError, openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link createModelProvider}. */
@@ -167,11 +167,11 @@ class AgentsStreamObserver extends ObservedIterator<AgentsStreamEvent> {
     this.#api = api;
   }
 
-  protected observeItem(event: AgentsStreamEvent): boolean {
+  protected observeItem(event: AgentsStreamEvent): AgentsStreamEvent | typeof HIDDEN {
     this.active.event(event);
     if (event.type === 'response_done') this.#done = event.response;
     else if (event.type === 'model' && this.#responseModel === undefined) this.#responseModel = modelOf(event.event);
-    return false;
+    return event;
   }
 
   protected observeEnd(): void {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ObservedIterator } from './observed-iterator.ts';
+import { HIDDEN, ObservedIterator } from './observed-iterator.ts';
 
 /** What the subclass is told at each point of the iteration, as a plain object for these tests. */
 interface IterationObserver<T> {
-  item(item: T): boolean;
+  /** What the consumer gets: the item, another value, or HIDDEN. */
+  item(item: T): T | typeof HIDDEN;
   end(): void;
   error(error: unknown): void;
   stopped(): void;
@@ -18,7 +19,7 @@ class Observed<T> extends ObservedIterator<T> {
     this.#observer = observer;
   }
 
-  protected observeItem(item: T): boolean {
+  protected observeItem(item: T): T | typeof HIDDEN {
     return this.#observer.item(item);
   }
 
@@ -51,12 +52,13 @@ function source(items: number[], options: { failAt?: number } = {}) {
   return { log, open: () => gen() };
 }
 
-function recorder(log: string[], options: { hide?: (n: number) => boolean; throwOn?: number } = {}): IterationObserver<number> {
+function recorder(log: string[], options: { hide?: (n: number) => boolean; map?: (n: number) => number; throwOn?: number } = {}): IterationObserver<number> {
   return {
     item(n) {
       if (n === options.throwOn) throw new Error(`item ${n} rejected`);
       log.push(`item ${n}`);
-      return options.hide?.(n) ?? false;
+      if (options.hide?.(n)) return HIDDEN;
+      return options.map ? options.map(n) : n;
     },
     end: () => void log.push('end'),
     error: (error) => void log.push(`error: ${(error as Error).message}`),
@@ -78,6 +80,17 @@ describe('ObservedIterator (the async generator it replaces, one `.then` per ite
     expect(log).toEqual(['item 1', 'item 2', 'item 3', 'item 4', 'source closed', 'end']);
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
     expect(log.filter((l) => l === 'end')).toHaveLength(1);
+  });
+
+  it('gives the consumer what the observer returns for an item, without touching the source\'s result', async () => {
+    // One result object handed out twice, as `Stream.tee()` hands both branches the same one.
+    const shared = { value: 2, done: false as const };
+    const results: IteratorResult<number>[] = [{ value: 1, done: false }, shared, shared, { value: undefined, done: true }];
+    const log: string[] = [];
+    const iterator = new Observed(() => ({ next: async () => results.shift()! }), recorder(log, { map: (n) => (n === 2 ? 20 : n) }));
+    expect(await drain(iterator)).toEqual([1, 20, 20]);
+    expect(shared).toEqual({ value: 2, done: false });
+    expect(log).toEqual(['item 1', 'item 2', 'item 2', 'end']);
   });
 
   it('opens the source on the first next(), not before', async () => {
@@ -140,8 +153,9 @@ describe('ObservedIterator ≡ the async generator it replaced', () => {
       let ended = false;
       try {
         for await (const item of { [Symbol.asyncIterator]: open }) {
-          if (observer.item(item)) continue;
-          yield item;
+          const shown = observer.item(item);
+          if (shown === HIDDEN) continue;
+          yield shown;
         }
         ended = true;
         observer.end();
@@ -161,6 +175,10 @@ describe('ObservedIterator ≡ the async generator it replaced', () => {
       const { log, open } = source([1, 2, 3, 4]);
       const it = make(open, recorder(log, { hide: (n) => n === 3 }));
       return [await drain(it), await it.next(), log];
+    },
+    'drain with a changed item': async (make) => {
+      const { log, open } = source([1, 2, 3]);
+      return [await drain(make(open, recorder(log, { map: (n) => n * 10 }))), log];
     },
     'break': async (make) => {
       const { log, open } = source([1, 2, 3]);

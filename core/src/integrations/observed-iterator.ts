@@ -6,6 +6,9 @@
 // source, `return()` closes the source before the call is settled as stopped, and settlements
 // happen at most once. An integration's observer subclasses it (one object per stream, not two).
 
+/** What {@link ObservedIterator.observeItem} returns to hide an item from the consumer. */
+export const HIDDEN: unique symbol = Symbol('sluice.hidden');
+
 function done(): IteratorReturnResult<undefined> {
   return { value: undefined, done: true };
 }
@@ -30,8 +33,11 @@ export abstract class ObservedIterator<T> implements AsyncIterableIterator<T, un
     this.#open = open;
   }
 
-  /** One item of the source, in order. Return true to hide it from the consumer. May throw: the iteration fails. */
-  protected abstract observeItem(item: T): boolean;
+  /**
+   * One item of the source, in order. Returns what the consumer gets — the item itself, or one made
+   * from it — or {@link HIDDEN} to hide it. May throw: the iteration fails.
+   */
+  protected abstract observeItem(item: T): T | typeof HIDDEN;
   /** The source ended. May throw: the iteration fails with that error. */
   protected abstract observeEnd(): void;
   /** The source, `observeItem` or `observeEnd` threw (after the source was closed where a generator would close it). */
@@ -134,9 +140,9 @@ export abstract class ObservedIterator<T> implements AsyncIterableIterator<T, un
       }
       return done();
     }
-    let hidden: boolean;
+    let shown: T | typeof HIDDEN;
     try {
-      hidden = this.observeItem(result.value);
+      shown = this.observeItem(result.value);
     } catch (error) {
       // A generator's `for await` closes its source before its `catch` runs.
       this.#ended = true;
@@ -146,9 +152,11 @@ export abstract class ObservedIterator<T> implements AsyncIterableIterator<T, un
         throw error;
       });
     }
-    if (hidden) return this.#nextOf(this.#source!);
+    if (shown === HIDDEN) return this.#nextOf(this.#source!);
     this.#answered();
-    return result as IteratorYieldResult<T>;
+    // The source's own result when the item is unchanged; a new one otherwise (a source may share
+    // its results — `Stream.tee()` hands both branches the same one).
+    return shown === result.value ? (result as IteratorYieldResult<T>) : { value: shown, done: false };
   };
 
   readonly #onSourceError = (error: unknown): never => {

@@ -4,6 +4,7 @@
 import OpenAI, { APIPromise } from 'openai';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import type { Response as OpenAIResponse, ResponseCreateParams, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import { normalizeChatCompletionChunk, type ChatCompletionWireChunk } from 'openai/lib/chat-completions/streaming';
 import { Stream } from 'openai/streaming';
 import type { ActiveCall, CompletionInfo } from '../active-call.ts';
 import { SluiceConfigError } from '../errors.ts';
@@ -12,7 +13,7 @@ import type { ModelApi } from '../model-call.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { ExecutionScope } from '../scope.ts';
 import { usageFromChatCompletions, usageFromResponses } from '../usage.ts';
-import { ObservedIterator } from './observed-iterator.ts';
+import { HIDDEN, ObservedIterator } from './observed-iterator.ts';
 import { callAbortError, openAIClientFor, sendingClient } from './relay-client.ts';
 
 /** Options of {@link wrapOpenAI}. */
@@ -59,11 +60,11 @@ function propsOf(response: globalThis.Response): APIResponseProps {
 abstract class CallStreamObserver<T> extends ObservedIterator<T> {
   readonly #active: ActiveCall;
 
-  /** Iterates `inner` (opened on the first `next()`; a throw there fails the call). */
-  constructor(inner: Stream<T>, active: ActiveCall) {
+  /** Iterates what `open` returns (on the first `next()`; a throw there fails the call). */
+  constructor(open: () => AsyncIterator<T>, active: ActiveCall) {
     super(() => {
       try {
-        return inner[Symbol.asyncIterator]();
+        return open();
       } catch (error) {
         active.fail(error);
         throw error;
@@ -83,10 +84,10 @@ abstract class CallStreamObserver<T> extends ObservedIterator<T> {
     return false;
   }
 
-  protected observeItem(item: T): boolean {
+  protected observeItem(item: T): T | typeof HIDDEN {
     this.#active.event(item);
     this.observe(item);
-    return this.hide(item);
+    return this.hide(item) ? HIDDEN : item;
   }
 
   protected observeEnd(): void {
@@ -106,17 +107,41 @@ abstract class CallStreamObserver<T> extends ObservedIterator<T> {
   }
 }
 
+/**
+ * The iterator of a stream as its class makes it, and whether the stream had its own instead: the
+ * SDK's `chat.completions.create` gives each Chat Completions stream an own async iterator, an
+ * async generator around the class's one that yields every wire chunk through
+ * `normalizeChatCompletionChunk` (a copy whose choices all carry `finish_reason`, null when the
+ * wire chunk had none). {@link ChatStreamObserver} iterates the class's iterator and calls that
+ * same function on each chunk itself: the caller gets the chunks the SDK would give, one async
+ * generator — two promise jobs and a resumption per chunk — fewer. A test compares them with the
+ * bare client's on every recorded stream.
+ */
+function classIterator<T>(stream: Stream<T>): { open: () => AsyncIterator<T>; normalize: boolean } {
+  if (!Object.hasOwn(stream, Symbol.asyncIterator)) return { open: () => stream[Symbol.asyncIterator](), normalize: false };
+  const own = Stream.prototype[Symbol.asyncIterator] as (this: Stream<T>) => AsyncIterator<T>;
+  return { open: () => own.call(stream), normalize: true };
+}
+
 /** What a Chat Completions stream tells about its call, gathered chunk by chunk. */
 class ChatStreamObserver extends CallStreamObserver<ChatCompletionChunk> {
   readonly #hideUsageChunk: boolean;
+  /** Whether chunks come before the SDK's normalization (see {@link classIterator}). */
+  readonly #normalize: boolean;
   #responseId: string | undefined;
   #responseModel: string | undefined;
   #finishReason: string | undefined;
   #usage: CompletionInfo['usage'];
 
   constructor(inner: Stream<ChatCompletionChunk>, active: ActiveCall, hideUsageChunk: boolean) {
-    super(inner, active);
+    const { open, normalize } = classIterator(inner);
+    super(open, active);
     this.#hideUsageChunk = hideUsageChunk;
+    this.#normalize = normalize;
+  }
+
+  protected override observeItem(chunk: ChatCompletionChunk): ChatCompletionChunk | typeof HIDDEN {
+    return super.observeItem(this.#normalize ? normalizeChatCompletionChunk(chunk as ChatCompletionWireChunk) : chunk);
   }
 
   protected observe(chunk: ChatCompletionChunk): void {
@@ -145,6 +170,10 @@ class ChatStreamObserver extends CallStreamObserver<ChatCompletionChunk> {
 class ResponsesStreamObserver extends CallStreamObserver<ResponseStreamEvent> {
   #final: OpenAIResponse | undefined;
   #failure: Error | undefined;
+
+  constructor(inner: Stream<ResponseStreamEvent>, active: ActiveCall) {
+    super(() => inner[Symbol.asyncIterator](), active);
+  }
 
   protected observe(event: ResponseStreamEvent): void {
     switch (event.type) {
