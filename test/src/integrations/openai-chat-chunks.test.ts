@@ -3,25 +3,22 @@
 // `normalizeChatCompletionChunk` itself (one async generator fewer per chunk). These tests hold that
 // to what the bare client gives, chunk for chunk, on every recorded Chat Completions stream — so an
 // SDK upgrade that normalizes differently fails here.
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPipeline, type StreamEvent } from '@sluice/core';
 import { wrapOpenAI } from '@sluice/core/openai';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureFiles, readFixture } from '../../../plugins/vel/src/testing/conformance.ts';
 import { SCOPE_A } from '../support/scenario.ts';
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'fixtures', 'provider-streams', 'openai-chat');
-const FILES = readdirSync(FIXTURES).filter((file) => file.endsWith('.chunks.txt')).sort();
+const FAMILY = 'openai-chat';
+const FILES = fixtureFiles(FAMILY);
 
-/** A recorded stream's lines (one SSE `data` payload each) framed as the API sends them. */
+/** A recorded stream's events framed as the API sends them: one SSE `data` payload each, then `[DONE]`. */
 function sseBody(file: string): string {
-  const lines = readFileSync(join(FIXTURES, file), 'utf8').split('\n').filter((line) => line.trim() !== '');
-  return lines.map((line) => `data: ${line}\n\n`).join('') + 'data: [DONE]\n\n';
+  return readFixture(FAMILY, file).map((event) => `data: ${JSON.stringify(event)}\n\n`).join('') + 'data: [DONE]\n\n';
 }
 
 let server: Server;
@@ -73,7 +70,7 @@ describe('wrapOpenAI Chat Completions streams ≡ the bare client, on every reco
 
   it('normalizes as the SDK does: a recorded choice without finish_reason reaches the caller with finish_reason null', async () => {
     const file = 'xai-text.chunks.txt';
-    const wire = readFileSync(join(FIXTURES, file), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { choices: object[] });
+    const wire = readFixture(FAMILY, file) as Array<{ choices: object[] }>;
     const missing = wire.flatMap((chunk) => chunk.choices).filter((choice) => !('finish_reason' in choice));
     expect(missing.length).toBeGreaterThan(0);
     const { chunks } = await wrappedChunks(file);
